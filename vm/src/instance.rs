@@ -1,0 +1,297 @@
+//! Instantiation: import matching, entity allocation, constant expressions, and segment
+//! initialisation.
+//!
+//! The start function is not run here: running code is a tier's job, so the embedding
+//! layer calls it once [`instantiate`] returns.
+//!
+//! As the spec requires, active segments are applied in order and a trap stops
+//! instantiation without undoing the writes already made to imported tables and memories;
+//! the half-made instance stays in the store so references to its functions remain valid.
+
+use crate::memory::LinearMemory;
+use crate::offsets::VMGlobal;
+use crate::store::*;
+use crate::table::Table;
+use crate::trap::TrapCode;
+use crate::value::{encode_extern_ref, encode_func_ref};
+use kestrel_parser::{ConstExpr, ConstOp, DataMode, ElementItems, ElementMode, ImportKind};
+use std::fmt;
+use std::sync::Arc;
+
+/// An entity provided to satisfy an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extern {
+    Func(FuncId),
+    Table(TableId),
+    Memory(MemoryId),
+    Global(GlobalId),
+}
+
+/// Why instantiation failed.
+#[derive(Debug, Clone)]
+pub enum InstantiationError {
+    /// An import was missing or of the wrong type (`assert_unlinkable`).
+    Link(String),
+    /// Initialising a segment trapped (`assert_trap` on a module).
+    Trap(TrapCode),
+    /// A memory or table could not be allocated.
+    Resource(String),
+}
+
+impl fmt::Display for InstantiationError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstantiationError::Link(message) => write!(formatter, "{message}"),
+            InstantiationError::Trap(code) => write!(formatter, "{code}"),
+            InstantiationError::Resource(message) => write!(formatter, "{message}"),
+        }
+    }
+}
+
+impl std::error::Error for InstantiationError {}
+
+/// Creates an instance of `module` in `store` with `imports` given in the module's import
+/// order.
+pub fn instantiate(
+    store: &mut StoreOpaque,
+    module: &Arc<RuntimeModule>,
+    imports: &[Extern],
+) -> Result<InstanceId, InstantiationError> {
+    let info = &module.info;
+    if imports.len() != info.imports.len() {
+        return Err(InstantiationError::Link(format!(
+            "expected {} imports, found {}",
+            info.imports.len(),
+            imports.len()
+        )));
+    }
+    let mut funcs = Vec::with_capacity(info.functions.len());
+    let mut tables = Vec::with_capacity(info.tables.len());
+    let mut memories = Vec::with_capacity(info.memories.len());
+    let mut globals = Vec::with_capacity(info.globals.len());
+
+    for (import, provided) in info.imports.iter().zip(imports) {
+        let mismatch = |detail: String| {
+            InstantiationError::Link(format!(
+                "incompatible import type for `{}::{}`: {detail}",
+                import.module, import.name
+            ))
+        };
+        match (import.kind, *provided) {
+            (ImportKind::Func(type_index), Extern::Func(id)) => {
+                let expected = module.type_ids[type_index as usize];
+                if store.func(id).type_id() != expected {
+                    return Err(mismatch(format!(
+                        "expected {}, found {}",
+                        info.types[type_index as usize],
+                        store.func_type(id)
+                    )));
+                }
+                funcs.push(id);
+            }
+            (ImportKind::Table(expected), Extern::Table(id)) => {
+                let table = store.table(id);
+                let actual = table.ty();
+                let limits = kestrel_parser::Limits {
+                    minimum: table.size(),
+                    maximum: actual.limits.maximum,
+                };
+                if actual.element_type != expected.element_type
+                    || actual.table64 != expected.table64
+                    || !limits.matches(expected.limits)
+                {
+                    return Err(mismatch("table types differ".into()));
+                }
+                tables.push(id);
+            }
+            (ImportKind::Memory(expected), Extern::Memory(id)) => {
+                let memory = store.memory(id);
+                let actual = memory.ty();
+                let limits = kestrel_parser::Limits {
+                    minimum: memory.size_in_pages(),
+                    maximum: actual.limits.maximum,
+                };
+                if actual.memory64 != expected.memory64
+                    || actual.shared != expected.shared
+                    || actual.page_size_log2 != expected.page_size_log2
+                    || !limits.matches(expected.limits)
+                {
+                    return Err(mismatch("memory types differ".into()));
+                }
+                memories.push(id);
+            }
+            (ImportKind::Global(expected), Extern::Global(id)) => {
+                let actual = store.global(id).ty;
+                let content_matches = if expected.mutable {
+                    actual.content == expected.content
+                } else {
+                    match (actual.content, expected.content) {
+                        (
+                            kestrel_parser::ValType::Ref(actual),
+                            kestrel_parser::ValType::Ref(expected),
+                        ) => actual.matches(expected),
+                        (actual, expected) => actual == expected,
+                    }
+                };
+                if actual.mutable != expected.mutable || !content_matches {
+                    return Err(mismatch("global types differ".into()));
+                }
+                globals.push(id);
+            }
+            (ImportKind::Tag(_), _) => {
+                return Err(mismatch(
+                    "tags (exception handling) are not supported yet".into(),
+                ));
+            }
+            (expected, _) => {
+                return Err(mismatch(format!("expected a {}", expected.extern_kind())));
+            }
+        }
+    }
+
+    let instance_id = InstanceId(store.instances.len() as u32);
+    for index in info.num_imported_functions..info.functions.len() as u32 {
+        funcs.push(store.push_func(FuncEntity::Wasm {
+            instance: instance_id,
+            index,
+            type_id: module.function_type_id(index),
+        }));
+    }
+    for ty in &info.memories[info.num_imported_memories as usize..] {
+        let memory = LinearMemory::new(*ty, &store.memory_config)
+            .map_err(|error| InstantiationError::Resource(error.0))?;
+        memories.push(store.push_memory(memory));
+    }
+    for definition in &info.global_definitions {
+        let value = evaluate(store, &definition.init, &globals, &funcs);
+        globals.push(store.push_global(GlobalEntity {
+            ty: definition.ty,
+            value: VMGlobal { bits: value },
+        }));
+    }
+    for definition in &info.table_definitions {
+        let initial = match &definition.init {
+            Some(expr) => evaluate(store, expr, &globals, &funcs) as u64,
+            None => 0,
+        };
+        let table = Table::new(definition.ty, initial).map_err(InstantiationError::Resource)?;
+        tables.push(store.push_table(table));
+    }
+
+    store.instances.push(InstanceEntity {
+        module: module.clone(),
+        funcs: funcs.into(),
+        tables: tables.into(),
+        memories: memories.into(),
+        globals: globals.into(),
+        dropped_data: vec![false; info.data.len()].into(),
+        dropped_elements: vec![false; info.elements.len()].into(),
+    });
+
+    initialize_segments(store, instance_id)?;
+    Ok(instance_id)
+}
+
+fn initialize_segments(
+    store: &mut StoreOpaque,
+    instance_id: InstanceId,
+) -> Result<(), InstantiationError> {
+    let module = store.instance(instance_id).module.clone();
+    let info = &module.info;
+    for (segment_index, segment) in info.elements.iter().enumerate() {
+        match &segment.mode {
+            ElementMode::Passive => continue,
+            ElementMode::Declared => {}
+            ElementMode::Active { table, offset } => {
+                let offset = evaluate_in_instance(store, instance_id, offset) as u64;
+                let values = element_values(store, instance_id, &segment.items);
+                let table_id = store.instance(instance_id).tables[*table as usize];
+                store
+                    .table_mut(table_id)
+                    .write(offset, &values)
+                    .map_err(InstantiationError::Trap)?;
+            }
+        }
+        store.instances[instance_id.index()].dropped_elements[segment_index] = true;
+    }
+    for (segment_index, segment) in info.data.iter().enumerate() {
+        let DataMode::Active { memory, offset } = &segment.mode else {
+            continue;
+        };
+        let offset = evaluate_in_instance(store, instance_id, offset);
+        let memory_id = store.instance(instance_id).memories[*memory as usize];
+        let memory = store.memory_mut(memory_id);
+        let offset = if memory.ty().memory64 {
+            offset as u64
+        } else {
+            offset as u32 as u64
+        };
+        memory
+            .write(offset, info.data_bytes(segment))
+            .map_err(InstantiationError::Trap)?;
+        store.instances[instance_id.index()].dropped_data[segment_index] = true;
+    }
+    Ok(())
+}
+
+/// The raw references an element segment holds, evaluated in `instance_id`.
+pub fn element_values(
+    store: &StoreOpaque,
+    instance_id: InstanceId,
+    items: &ElementItems,
+) -> Vec<u64> {
+    let instance = store.instance(instance_id);
+    match items {
+        ElementItems::Functions(indices) => indices
+            .iter()
+            .map(|index| encode_func_ref(Some(instance.funcs[*index as usize])))
+            .collect(),
+        ElementItems::Expressions(expressions) => expressions
+            .iter()
+            .map(|expr| evaluate(store, expr, &instance.globals, &instance.funcs) as u64)
+            .collect(),
+    }
+}
+
+fn evaluate_in_instance(store: &StoreOpaque, instance_id: InstanceId, expr: &ConstExpr) -> u128 {
+    let instance = store.instance(instance_id);
+    evaluate(store, expr, &instance.globals, &instance.funcs)
+}
+
+/// Evaluates a validated constant expression; integers wrap as Wasm arithmetic does.
+pub fn evaluate(
+    store: &StoreOpaque,
+    expr: &ConstExpr,
+    globals: &[GlobalId],
+    funcs: &[FuncId],
+) -> u128 {
+    let mut stack: Vec<u128> = Vec::new();
+    let binary = |stack: &mut Vec<u128>, op: fn(u64, u64) -> u64| {
+        let rhs = stack.pop().unwrap_or_default() as u64;
+        let lhs = stack.pop().unwrap_or_default() as u64;
+        stack.push(op(lhs, rhs) as u128);
+    };
+    for op in expr.ops.iter() {
+        match *op {
+            ConstOp::I32Const(value) => stack.push(value as u32 as u128),
+            ConstOp::I64Const(value) => stack.push(value as u64 as u128),
+            ConstOp::F32Const(bits) => stack.push(bits as u128),
+            ConstOp::F64Const(bits) => stack.push(bits as u128),
+            ConstOp::V128Const(bits) => stack.push(bits),
+            ConstOp::RefNull(_) => stack.push(encode_extern_ref(None) as u128),
+            ConstOp::RefFunc(index) => {
+                stack.push(encode_func_ref(Some(funcs[index as usize])) as u128)
+            }
+            ConstOp::GlobalGet(index) => {
+                stack.push(store.global(globals[index as usize]).value.bits)
+            }
+            ConstOp::I32Add => binary(&mut stack, |a, b| (a as u32).wrapping_add(b as u32) as u64),
+            ConstOp::I32Sub => binary(&mut stack, |a, b| (a as u32).wrapping_sub(b as u32) as u64),
+            ConstOp::I32Mul => binary(&mut stack, |a, b| (a as u32).wrapping_mul(b as u32) as u64),
+            ConstOp::I64Add => binary(&mut stack, u64::wrapping_add),
+            ConstOp::I64Sub => binary(&mut stack, u64::wrapping_sub),
+            ConstOp::I64Mul => binary(&mut stack, u64::wrapping_mul),
+        }
+    }
+    stack.pop().unwrap_or_default()
+}

@@ -1,0 +1,318 @@
+//! The store: owner of every runtime entity, addressed by index.
+//!
+//! Functions, instances, memories, tables, globals and host references live in vectors of
+//! one [`StoreOpaque`] and are referred to by typed indices (`FuncId`, `InstanceId`, ...).
+//! Entities are never freed before the store is: a table may hold a function of an instance
+//! whose instantiation failed halfway, and that reference must stay valid.
+//!
+//! The store is untyped: the embedding API's `Store<T>` pairs it with the user's `T`, and
+//! host functions receive both as two disjoint borrows ([`HostContext`]), which is how a tier
+//! can call a host function while keeping no Rust reference into the store alive.
+
+use crate::memory::{LinearMemory, MemoryConfig};
+use crate::offsets::VMGlobal;
+use crate::table::Table;
+use crate::types::{TypeId, TypeRegistry};
+use kestrel_parser::{FuncIndex, FuncType, GlobalType, ModuleInfo};
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+macro_rules! entity_ids {
+    ($( $(#[$doc:meta])* $name:ident, )*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+
+entity_ids! {
+    /// A function in a store.
+    FuncId,
+    /// An instance in a store.
+    InstanceId,
+    /// A linear memory in a store.
+    MemoryId,
+    /// A table in a store.
+    TableId,
+    /// A global in a store.
+    GlobalId,
+    /// A host value held by an `externref`.
+    ExternRefId,
+}
+
+/// Identifies a store, so handles from one store are refused by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StoreId(u64);
+
+impl StoreId {
+    fn allocate() -> StoreId {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// An error a host function returns; it unwinds the whole Wasm call.
+pub type HostError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a host function is given: the store, the embedder's data, and the calling instance.
+pub struct HostContext<'a> {
+    pub store: &'a mut StoreOpaque,
+    pub data: &'a mut dyn Any,
+    /// The instance whose code made the call, if the call came from Wasm.
+    pub caller: Option<InstanceId>,
+}
+
+/// The type-erased body of a host function.
+///
+/// `values` holds the parameters on entry and receives the results; its length is the larger
+/// of the two counts. Values use the raw encoding of [`crate::value`].
+pub type HostCallback = dyn Fn(HostContext<'_>, &mut [u64]) -> Result<(), HostError> + Send + Sync;
+
+/// A host function with its signature.
+pub struct HostFunc {
+    pub ty: Arc<FuncType>,
+    pub type_id: TypeId,
+    pub callback: Box<HostCallback>,
+}
+
+impl std::fmt::Debug for HostFunc {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("HostFunc")
+            .field("ty", &self.ty)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A function in a store.
+#[derive(Debug, Clone)]
+pub enum FuncEntity {
+    /// Function `index` of `instance`'s module (a defined function).
+    Wasm {
+        instance: InstanceId,
+        index: FuncIndex,
+        type_id: TypeId,
+    },
+    Host(Arc<HostFunc>),
+}
+
+impl FuncEntity {
+    pub fn type_id(&self) -> TypeId {
+        match self {
+            FuncEntity::Wasm { type_id, .. } => *type_id,
+            FuncEntity::Host(host) => host.type_id,
+        }
+    }
+}
+
+/// A global in a store.
+#[derive(Debug)]
+pub struct GlobalEntity {
+    pub ty: GlobalType,
+    pub value: VMGlobal,
+}
+
+/// Per-module data the tiers attach lazily: translated or compiled code, shared by every
+/// instance of the module. Type-erased so the runtime core depends on no tier.
+#[derive(Default)]
+pub struct TierSlots {
+    pub interpreter: OnceLock<Box<dyn Any + Send + Sync>>,
+    pub compiler: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for TierSlots {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("TierSlots").finish_non_exhaustive()
+    }
+}
+
+/// A module as the runtime sees it: its description, its signatures as engine-wide ids, and
+/// the tiers' code.
+#[derive(Debug)]
+pub struct RuntimeModule {
+    pub info: Arc<ModuleInfo>,
+    /// `type_ids[i]` is the canonical id of `info.types[i]`.
+    pub type_ids: Box<[TypeId]>,
+    pub tiers: TierSlots,
+}
+
+impl RuntimeModule {
+    pub fn new(info: Arc<ModuleInfo>, registry: &TypeRegistry) -> RuntimeModule {
+        let type_ids = info.types.iter().map(|ty| registry.register(ty)).collect();
+        RuntimeModule {
+            info,
+            type_ids,
+            tiers: TierSlots::default(),
+        }
+    }
+
+    /// The canonical signature id of function `index`.
+    pub fn function_type_id(&self, index: FuncIndex) -> TypeId {
+        self.type_ids[self.info.functions[index as usize] as usize]
+    }
+}
+
+/// One instance: its module and the store entities its index spaces resolve to.
+#[derive(Debug)]
+pub struct InstanceEntity {
+    pub module: Arc<RuntimeModule>,
+    pub funcs: Box<[FuncId]>,
+    pub tables: Box<[TableId]>,
+    pub memories: Box<[MemoryId]>,
+    pub globals: Box<[GlobalId]>,
+    /// `data.drop` (or active initialisation) has happened for segment `i`.
+    pub dropped_data: Box<[bool]>,
+    /// `elem.drop` (or active/declared initialisation) has happened for segment `i`.
+    pub dropped_elements: Box<[bool]>,
+}
+
+/// Limits on execution resources, per store.
+#[derive(Debug, Clone, Copy)]
+pub struct StackLimits {
+    /// Most Wasm frames live at once (across host re-entry).
+    pub max_call_depth: u32,
+    /// Most 64-bit value slots the interpreter's value stack may hold.
+    pub max_value_stack: usize,
+    /// Most nested entries into Wasm from host functions, each of which costs host stack.
+    pub max_reentrancy: u32,
+}
+
+impl Default for StackLimits {
+    fn default() -> StackLimits {
+        StackLimits {
+            max_call_depth: 100_000,
+            max_value_stack: 1 << 22,
+            max_reentrancy: 200,
+        }
+    }
+}
+
+/// The untyped store.
+pub struct StoreOpaque {
+    id: StoreId,
+    pub registry: Arc<TypeRegistry>,
+    pub memory_config: MemoryConfig,
+    pub stack_limits: StackLimits,
+    pub funcs: Vec<FuncEntity>,
+    pub instances: Vec<InstanceEntity>,
+    pub memories: Vec<LinearMemory>,
+    pub tables: Vec<Table>,
+    pub globals: Vec<GlobalEntity>,
+    pub extern_refs: Vec<Box<dyn Any + Send + Sync>>,
+    /// How many Wasm frames are live, across nested entries.
+    pub call_depth: u32,
+    /// How many times Wasm has been entered and not yet left.
+    pub reentrancy: u32,
+    /// The interpreter's reusable value stack, parked here between calls.
+    pub interpreter_stack: Option<Box<dyn Any + Send>>,
+}
+
+impl std::fmt::Debug for StoreOpaque {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("StoreOpaque")
+            .field("funcs", &self.funcs.len())
+            .field("instances", &self.instances.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreOpaque {
+    pub fn new(
+        registry: Arc<TypeRegistry>,
+        memory_config: MemoryConfig,
+        stack_limits: StackLimits,
+    ) -> StoreOpaque {
+        StoreOpaque {
+            id: StoreId::allocate(),
+            registry,
+            memory_config,
+            stack_limits,
+            funcs: Vec::new(),
+            instances: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            extern_refs: Vec::new(),
+            call_depth: 0,
+            reentrancy: 0,
+            interpreter_stack: None,
+        }
+    }
+
+    pub fn id(&self) -> StoreId {
+        self.id
+    }
+
+    pub fn func(&self, id: FuncId) -> &FuncEntity {
+        &self.funcs[id.index()]
+    }
+
+    pub fn instance(&self, id: InstanceId) -> &InstanceEntity {
+        &self.instances[id.index()]
+    }
+
+    pub fn memory(&self, id: MemoryId) -> &LinearMemory {
+        &self.memories[id.index()]
+    }
+
+    pub fn memory_mut(&mut self, id: MemoryId) -> &mut LinearMemory {
+        &mut self.memories[id.index()]
+    }
+
+    pub fn table(&self, id: TableId) -> &Table {
+        &self.tables[id.index()]
+    }
+
+    pub fn table_mut(&mut self, id: TableId) -> &mut Table {
+        &mut self.tables[id.index()]
+    }
+
+    pub fn global(&self, id: GlobalId) -> &GlobalEntity {
+        &self.globals[id.index()]
+    }
+
+    pub fn global_mut(&mut self, id: GlobalId) -> &mut GlobalEntity {
+        &mut self.globals[id.index()]
+    }
+
+    pub fn push_func(&mut self, func: FuncEntity) -> FuncId {
+        self.funcs.push(func);
+        FuncId(self.funcs.len() as u32 - 1)
+    }
+
+    pub fn push_memory(&mut self, memory: LinearMemory) -> MemoryId {
+        self.memories.push(memory);
+        MemoryId(self.memories.len() as u32 - 1)
+    }
+
+    pub fn push_table(&mut self, table: Table) -> TableId {
+        self.tables.push(table);
+        TableId(self.tables.len() as u32 - 1)
+    }
+
+    pub fn push_global(&mut self, global: GlobalEntity) -> GlobalId {
+        self.globals.push(global);
+        GlobalId(self.globals.len() as u32 - 1)
+    }
+
+    pub fn push_extern_ref(&mut self, value: Box<dyn Any + Send + Sync>) -> ExternRefId {
+        self.extern_refs.push(value);
+        ExternRefId(self.extern_refs.len() as u32 - 1)
+    }
+
+    /// The signature of a function.
+    pub fn func_type(&self, id: FuncId) -> Arc<FuncType> {
+        match self.func(id) {
+            FuncEntity::Host(host) => host.ty.clone(),
+            FuncEntity::Wasm { type_id, .. } => self.registry.get(*type_id),
+        }
+    }
+}
