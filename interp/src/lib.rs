@@ -1,17 +1,14 @@
-//! The interpreter tier (being written).
+//! The interpreter tier: runs Wasm at once, without compiling to machine code.
+//!
+//! Each function is translated on its first call ([`translate`]) into the register-machine
+//! code of [`ir`], cached per module (shared by every instance and store), and run by the
+//! dispatch loop in [`executor`]. See [`ir`] for the machine model.
+//!
+//! Architecture invariant: this crate depends on the runtime core (`kestrel-vm`) and the
+//! parser only; it knows nothing of the JIT or the embedding API.
 
-use kestrel_vm::{FuncId, StoreOpaque, Trap};
-use std::any::Any;
+pub mod executor;
+pub mod ir;
+pub mod translate;
 
-/// Calls `func` with the parameters in `values` (raw encoding of `kestrel_vm::value`);
-/// on success the results are in `values[..results]`. `values.len()` must be at least
-/// `max(params, results)` of the function's type.
-pub fn call(
-    store: &mut StoreOpaque,
-    data: &mut dyn Any,
-    func: FuncId,
-    values: &mut [u64],
-) -> Result<(), Trap> {
-    let _ = (store, data, func, values);
-    todo!()
-}
+pub use executor::{call, translate_all};

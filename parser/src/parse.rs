@@ -30,7 +30,11 @@ pub fn parse(bytes: impl Into<Arc<[u8]>>, features: &Features) -> Result<ModuleI
         match validator.payload(&payload)? {
             wasmparser::ValidPayload::Func(func, body) => {
                 let range = body.range();
-                pending_bodies.push((func, range.start as usize..range.end as usize));
+                let range = range.start as usize..range.end as usize;
+                builder.info.function_bodies.push(FunctionBody {
+                    range: range.clone(),
+                });
+                pending_bodies.push((func, range));
                 continue;
             }
             wasmparser::ValidPayload::End(_) => break,

@@ -1,0 +1,890 @@
+//! The dispatch loop.
+//!
+//! One `match` over [`Op`] in a loop, with the current frame's registers, code and memory
+//! kept in locals. Calls between Wasm functions push a [`Frame`] on a heap-allocated frame
+//! stack, never on the host stack, so recursion depth is bounded by configuration only and
+//! deep recursion traps with "call stack exhausted" instead of overflowing the host.
+//!
+//! # Safety invariants
+//!
+//! - While a frame runs, `slots.len() >= base + frame_size` of its function, and every slot
+//!   an instruction names is below `frame_size` (the translator guarantees it). The value
+//!   stack only reallocates when a frame is entered, after which `registers` is recomputed.
+//! - `code` points into a `CompiledFunc` owned by a `ModuleCode` in the instance's
+//!   `RuntimeModule`, which the store keeps alive for as long as the store lives; the
+//!   executor borrows the store for the whole call.
+//! - `memory` points at the `VMMemoryDefinition` of the instance's memory 0, boxed inside
+//!   the store's `LinearMemory` (a stable address); base and length are reloaded after
+//!   everything that can grow or move memory (calls, `memory.grow`).
+
+use crate::ir::{Op, Slot};
+use crate::translate::{CompiledFunc, TranslationError, translate};
+use kestrel_vm::numeric;
+use kestrel_vm::offsets::VMMemoryDefinition;
+use kestrel_vm::value::{decode_func_ref, encode_func_ref};
+use kestrel_vm::{
+    FrameInfo, FuncEntity, FuncId, HostContext, InstanceId, RuntimeModule, StoreOpaque, Trap,
+    TrapCode,
+};
+use std::any::Any;
+use std::sync::OnceLock;
+
+/// The interpreter's code for one module: each defined function translated on first call.
+pub struct ModuleCode {
+    functions: Box<[OnceLock<Result<CompiledFunc, TranslationError>>]>,
+}
+
+impl ModuleCode {
+    fn of(module: &RuntimeModule) -> &ModuleCode {
+        module
+            .tiers
+            .interpreter
+            .get_or_init(|| {
+                let count = module.info.function_bodies.len();
+                Box::new(ModuleCode {
+                    functions: (0..count).map(|_| OnceLock::new()).collect(),
+                })
+            })
+            .downcast_ref::<ModuleCode>()
+            .expect("only the interpreter fills the interpreter slot")
+    }
+
+    /// The translation of function `index` (a function index of a defined function).
+    fn function(&self, module: &RuntimeModule, index: u32) -> Result<&CompiledFunc, Trap> {
+        let defined = (index - module.info.num_imported_functions) as usize;
+        self.functions[defined]
+            .get_or_init(|| translate(&module.info, index))
+            .as_ref()
+            .map_err(|error| Trap::host(error.0.clone().into()))
+    }
+}
+
+/// Translates every function of `module` now instead of on first call.
+pub fn translate_all(module: &RuntimeModule) -> Result<(), String> {
+    let code = ModuleCode::of(module);
+    for index in module.info.num_imported_functions..module.info.functions.len() as u32 {
+        code.function(module, index)
+            .map_err(|trap| trap.to_string())?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct Frame {
+    func: *const CompiledFunc,
+    module_code: *const ModuleCode,
+    module: *const RuntimeModule,
+    memory: *const VMMemoryDefinition,
+    instance: InstanceId,
+    func_index: u32,
+    pc: usize,
+    base: usize,
+}
+
+/// Reused between calls: the value stack and the frame stack.
+#[derive(Default)]
+struct Stacks {
+    slots: Vec<u64>,
+    frames: Vec<Frame>,
+}
+
+// SAFETY: `frames` is empty whenever `Stacks` is parked in a store (`call` clears it), and
+// a frame's pointers are only dereferenced during the call that pushed it, while the store
+// is exclusively borrowed; the value slots are plain integers.
+unsafe impl Send for Stacks {}
+
+/// Calls `func` with the parameters in `values`; results are left in `values`.
+pub fn call(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    func: FuncId,
+    values: &mut [u64],
+) -> Result<(), Trap> {
+    let (instance, index) = match store.func(func) {
+        FuncEntity::Host(host) => {
+            let host = host.clone();
+            return (host.callback)(
+                HostContext {
+                    store,
+                    data,
+                    caller: None,
+                },
+                values,
+            )
+            .map_err(Trap::host);
+        }
+        FuncEntity::Wasm {
+            instance, index, ..
+        } => (*instance, *index),
+    };
+    if store.reentrancy >= store.stack_limits.max_reentrancy {
+        return Err(Trap::code(TrapCode::StackOverflow));
+    }
+    let mut stacks = match store
+        .interpreter_stack
+        .take()
+        .map(|stack| stack.downcast::<Stacks>())
+    {
+        Some(Ok(stacks)) => stacks,
+        _ => Box::default(),
+    };
+    store.reentrancy += 1;
+    let result = run(store, data, &mut stacks, instance, index, values);
+    store.reentrancy -= 1;
+    stacks.frames.clear();
+    if store.interpreter_stack.is_none() {
+        store.interpreter_stack = Some(stacks);
+    }
+    result
+}
+
+struct Entry {
+    frame: Frame,
+}
+
+fn enter(
+    store: &StoreOpaque,
+    instance: InstanceId,
+    func_index: u32,
+    base: usize,
+) -> Result<Entry, Trap> {
+    let instance_entity = store.instance(instance);
+    let module: &RuntimeModule = &instance_entity.module;
+    let module_code = ModuleCode::of(module);
+    let func = module_code.function(module, func_index)?;
+    let memory = match instance_entity.memories.first() {
+        Some(id) => store.memory(*id).definition() as *const VMMemoryDefinition,
+        None => std::ptr::null(),
+    };
+    Ok(Entry {
+        frame: Frame {
+            func,
+            module_code,
+            module,
+            memory,
+            instance,
+            func_index,
+            pc: 0,
+            base,
+        },
+    })
+}
+
+/// Prepares the frame's slots: grows the value stack if needed, zeroes the non-parameter
+/// locals and copies in the constants.
+fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: &Frame) -> Result<(), TrapCode> {
+    // SAFETY: `frame.func` points into a live `ModuleCode` (see the module invariants).
+    let func = unsafe { &*frame.func };
+    let end = frame.base + func.frame_size as usize;
+    if end > stacks.slots.len() {
+        if end > limit {
+            return Err(TrapCode::StackOverflow);
+        }
+        let new_len = end
+            .max(stacks.slots.len() * 2)
+            .max(1024)
+            .min(limit.max(end));
+        stacks.slots.resize(new_len, 0);
+    }
+    let locals = frame.base + func.num_params as usize..frame.base + func.num_locals as usize;
+    stacks.slots[locals].fill(0);
+    let constants_start = frame.base + func.num_locals as usize;
+    stacks.slots[constants_start..constants_start + func.constants.len()]
+        .copy_from_slice(&func.constants);
+    Ok(())
+}
+
+fn backtrace(current: &Frame, frames: &[Frame]) -> Vec<FrameInfo> {
+    std::iter::once(current)
+        .chain(frames.iter().rev())
+        .map(|frame| FrameInfo {
+            instance: frame.instance,
+            func_index: frame.func_index,
+        })
+        .collect()
+}
+
+trait FromSlot {
+    fn from_slot(bits: u64) -> Self;
+}
+
+trait IntoSlot {
+    fn into_slot(self) -> u64;
+}
+
+macro_rules! slot_conversions {
+    ($($ty:ty => |$bits:ident| $from:expr, |$value:ident| $into:expr;)*) => {$(
+        impl FromSlot for $ty {
+            #[inline(always)]
+            fn from_slot($bits: u64) -> Self { $from }
+        }
+        impl IntoSlot for $ty {
+            #[inline(always)]
+            fn into_slot(self) -> u64 { let $value = self; $into }
+        }
+    )*};
+}
+
+slot_conversions! {
+    i32 => |bits| bits as u32 as i32, |value| value as u32 as u64;
+    u32 => |bits| bits as u32, |value| value as u64;
+    i64 => |bits| bits as i64, |value| value as u64;
+    u64 => |bits| bits, |value| value;
+    f32 => |bits| f32::from_bits(bits as u32), |value| value.to_bits() as u64;
+    f64 => |bits| f64::from_bits(bits), |value| value.to_bits();
+    bool => |bits| bits != 0, |value| value as u64;
+}
+
+#[allow(clippy::too_many_lines)]
+fn run(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    stacks: &mut Stacks,
+    instance: InstanceId,
+    func_index: u32,
+    values: &mut [u64],
+) -> Result<(), Trap> {
+    let value_limit = store.stack_limits.max_value_stack;
+    let depth_limit = store
+        .stack_limits
+        .max_call_depth
+        .saturating_sub(store.call_depth) as usize;
+    let mut frame = enter(store, instance, func_index, 0)?.frame;
+    {
+        // SAFETY: `frame.func` was just obtained from a live `ModuleCode`.
+        let func = unsafe { &*frame.func };
+        initialize_frame(stacks, value_limit, &frame).map_err(Trap::code)?;
+        let params = func.num_params as usize;
+        stacks.slots[..params].copy_from_slice(&values[..params]);
+    }
+
+    // The current frame's hot state.
+    let mut code: *const Op;
+    let mut registers: *mut u64;
+    let mut memory_base: *mut u8;
+    let mut memory_length: usize;
+
+    macro_rules! load_frame_state {
+        () => {{
+            // SAFETY: `frame.func` is live (module invariants).
+            code = unsafe { (*frame.func).code.as_ptr() };
+            // SAFETY: `initialize_frame` made `slots.len() >= base + frame_size`.
+            registers = unsafe { stacks.slots.as_mut_ptr().add(frame.base) };
+            load_memory!();
+        }};
+    }
+    macro_rules! load_memory {
+        () => {{
+            if frame.memory.is_null() {
+                memory_base = std::ptr::null_mut();
+                memory_length = 0;
+            } else {
+                // SAFETY: `frame.memory` points at a boxed definition owned by the store.
+                let definition = unsafe { &*frame.memory };
+                memory_base = definition.base;
+                memory_length = definition.current_length;
+            }
+        }};
+    }
+    load_frame_state!();
+
+    macro_rules! get {
+        ($slot:expr) => {{
+            let slot: Slot = $slot;
+            // SAFETY: slots named by instructions are below `frame_size` (module invariants).
+            unsafe { *registers.add(slot.0 as usize) }
+        }};
+    }
+    macro_rules! set {
+        ($slot:expr, $value:expr) => {{
+            let value: u64 = $value;
+            let slot: Slot = $slot;
+            // SAFETY: as in `get!`.
+            unsafe { *registers.add(slot.0 as usize) = value }
+        }};
+    }
+    macro_rules! trap {
+        ($code:expr) => {{
+            let mut trap = Trap::code($code);
+            trap.backtrace = backtrace(&frame, &stacks.frames);
+            return Err(trap);
+        }};
+    }
+    macro_rules! effective_address {
+        ($addr:expr, $offset:expr, $size:expr) => {{
+            let address = get!($addr) as u32 as u64 + $offset as u64;
+            if address + $size as u64 > memory_length as u64 {
+                trap!(TrapCode::MemoryOutOfBounds);
+            }
+            address as usize
+        }};
+    }
+    macro_rules! instance_entity {
+        () => {
+            store.instance(frame.instance)
+        };
+    }
+
+    loop {
+        // SAFETY: translation ends every path with a return, branch or trap, so `pc` stays
+        // inside `code` (module invariants).
+        let op = unsafe { *code.add(frame.pc) };
+        frame.pc += 1;
+
+        macro_rules! binary_arms {
+            ($($name:ident $ty:ident |$a:ident, $b:ident| $body:expr;)*) => {
+                match op {
+                    $( Op::$name { dst, lhs, rhs } => {
+                        let $a = <$ty as FromSlot>::from_slot(get!(lhs));
+                        let $b = <$ty as FromSlot>::from_slot(get!(rhs));
+                        set!(dst, IntoSlot::into_slot($body));
+                        continue;
+                    } )*
+                    _ => {}
+                }
+            };
+        }
+        macro_rules! trapping_binary_arms {
+            ($($name:ident $ty:ident $function:path;)*) => {
+                match op {
+                    $( Op::$name { dst, lhs, rhs } => {
+                        let a = <$ty as FromSlot>::from_slot(get!(lhs));
+                        let b = <$ty as FromSlot>::from_slot(get!(rhs));
+                        match $function(a, b) {
+                            Ok(value) => set!(dst, IntoSlot::into_slot(value)),
+                            Err(code) => trap!(code),
+                        }
+                        continue;
+                    } )*
+                    _ => {}
+                }
+            };
+        }
+        macro_rules! unary_arms {
+            ($($name:ident $ty:ident |$a:ident| $body:expr;)*) => {
+                match op {
+                    $( Op::$name { dst, src } => {
+                        let $a = <$ty as FromSlot>::from_slot(get!(src));
+                        set!(dst, IntoSlot::into_slot($body));
+                        continue;
+                    } )*
+                    _ => {}
+                }
+            };
+        }
+        macro_rules! trapping_unary_arms {
+            ($($name:ident $ty:ident $function:path;)*) => {
+                match op {
+                    $( Op::$name { dst, src } => {
+                        let a = <$ty as FromSlot>::from_slot(get!(src));
+                        match $function(a) {
+                            Ok(value) => set!(dst, IntoSlot::into_slot(value)),
+                            Err(code) => trap!(code),
+                        }
+                        continue;
+                    } )*
+                    _ => {}
+                }
+            };
+        }
+        macro_rules! load_arms {
+            ($($name:ident $ty:ident |$v:ident| $convert:expr;)*) => {
+                match op {
+                    $( Op::$name { dst, addr, offset } => {
+                        let address = effective_address!(addr, offset, size_of::<$ty>());
+                        // SAFETY: `address + size <= memory_length` was checked, and
+                        // `memory_base..+memory_length` is the accessible memory.
+                        let $v = <$ty>::from_le(unsafe {
+                            std::ptr::read_unaligned(memory_base.add(address).cast::<$ty>())
+                        });
+                        set!(dst, $convert);
+                        continue;
+                    } )*
+                    _ => {}
+                }
+            };
+        }
+        macro_rules! store_arms {
+            ($($name:ident $ty:ident;)*) => {
+                match op {
+                    $( Op::$name { addr, value, offset } => {
+                        let address = effective_address!(addr, offset, size_of::<$ty>());
+                        let value = (get!(value) as $ty).to_le();
+                        // SAFETY: as for loads.
+                        unsafe { std::ptr::write_unaligned(memory_base.add(address).cast::<$ty>(), value) };
+                        continue;
+                    } )*
+                    _ => {}
+                }
+            };
+        }
+        macro_rules! branch_compare_arms {
+            ($($name:ident $ty:ident |$a:ident, $b:ident| $body:expr;)*) => {
+                match op {
+                    $( Op::$name { lhs, rhs, target } => {
+                        let $a = <$ty as FromSlot>::from_slot(get!(lhs));
+                        let $b = <$ty as FromSlot>::from_slot(get!(rhs));
+                        if $body {
+                            frame.pc = target as usize;
+                        }
+                        continue;
+                    } )*
+                    _ => {}
+                }
+            };
+        }
+
+        // Control and state instructions first: they are the hottest after arithmetic.
+        match op {
+            Op::Copy { dst, src } => {
+                set!(dst, get!(src));
+                continue;
+            }
+            Op::Branch { target } => {
+                frame.pc = target as usize;
+                continue;
+            }
+            Op::BranchIfNonZero { condition, target } => {
+                if get!(condition) as u32 != 0 {
+                    frame.pc = target as usize;
+                }
+                continue;
+            }
+            Op::BranchIfZero { condition, target } => {
+                if get!(condition) as u32 == 0 {
+                    frame.pc = target as usize;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        crate::for_each_branch_compare!(branch_compare_arms);
+        crate::for_each_binary!(binary_arms);
+        crate::for_each_trapping_binary!(trapping_binary_arms);
+        crate::for_each_unary!(unary_arms);
+        crate::for_each_trapping_unary!(trapping_unary_arms);
+        crate::for_each_load!(load_arms);
+        crate::for_each_store!(store_arms);
+
+        match op {
+            Op::Trap { code } => {
+                let code = TrapCode::ALL
+                    .get(code as usize)
+                    .copied()
+                    .unwrap_or(TrapCode::Unreachable);
+                trap!(code);
+            }
+            Op::Select {
+                dst,
+                condition,
+                if_true,
+            } => {
+                // SAFETY: the translator always emits a `SelectOperand` after a `Select`.
+                let Op::SelectOperand { if_false } = (unsafe { *code.add(frame.pc) }) else {
+                    unreachable!("a Select is followed by its SelectOperand")
+                };
+                frame.pc += 1;
+                let value = if get!(condition) as u32 != 0 {
+                    get!(if_true)
+                } else {
+                    get!(if_false)
+                };
+                set!(dst, value);
+            }
+            Op::CopyMany { dst, src, count } => {
+                for offset in 0..count {
+                    set!(Slot(dst.0 + offset), get!(Slot(src.0 + offset)));
+                }
+            }
+            Op::BranchTable { index, len } => {
+                let index = (get!(index) as u32).min(len);
+                frame.pc += index as usize;
+            }
+            Op::Return {} | Op::ReturnOne { .. } | Op::ReturnMany { .. } => {
+                match op {
+                    Op::ReturnOne { src } => set!(Slot(0), get!(src)),
+                    Op::ReturnMany { first, count } => {
+                        for offset in 0..count {
+                            set!(Slot(offset), get!(Slot(first.0 + offset)));
+                        }
+                    }
+                    _ => {}
+                }
+                match stacks.frames.pop() {
+                    Some(caller) => {
+                        frame = caller;
+                        load_frame_state!();
+                    }
+                    None => {
+                        // SAFETY: `frame.func` is live.
+                        let results = unsafe { (*frame.func).num_results } as usize;
+                        values[..results].copy_from_slice(&stacks.slots[..results]);
+                        return Ok(());
+                    }
+                }
+            }
+            Op::Call { function, args } => {
+                // SAFETY: `frame.module` is live (module invariants).
+                let module = unsafe { &*frame.module };
+                let callee = if function < module.info.num_imported_functions {
+                    instance_entity!().funcs[function as usize]
+                } else {
+                    // Calls within the instance skip the store's function table.
+                    if stacks.frames.len() >= depth_limit {
+                        trap!(TrapCode::StackOverflow);
+                    }
+                    // SAFETY: `frame.module_code` is live.
+                    let module_code = unsafe { &*frame.module_code };
+                    let func = match module_code.function(module, function) {
+                        Ok(func) => func as *const CompiledFunc,
+                        Err(mut error) => {
+                            error.backtrace = backtrace(&frame, &stacks.frames);
+                            return Err(error);
+                        }
+                    };
+                    let callee_frame = Frame {
+                        func,
+                        func_index: function,
+                        pc: 0,
+                        base: frame.base + args.0 as usize,
+                        ..frame
+                    };
+                    if let Err(code) = initialize_frame(stacks, value_limit, &callee_frame) {
+                        trap!(code);
+                    }
+                    stacks.frames.push(frame);
+                    frame = callee_frame;
+                    load_frame_state!();
+                    continue;
+                };
+                if let Err(mut error) = call_function(
+                    store,
+                    data,
+                    stacks,
+                    &mut frame,
+                    callee,
+                    args,
+                    depth_limit,
+                    value_limit,
+                ) {
+                    if error.backtrace.is_empty() {
+                        error.backtrace = backtrace(&frame, &stacks.frames);
+                    }
+                    return Err(error);
+                }
+                load_frame_state!();
+            }
+            Op::CallIndirect {
+                type_index,
+                args,
+                table,
+            } => {
+                // SAFETY: `frame.module` is live.
+                let module = unsafe { &*frame.module };
+                let expected = module.type_ids[type_index as usize];
+                let num_params = module.info.types[type_index as usize].params().len() as u32;
+                let element_index = get!(Slot(args.0 + num_params)) as u32;
+                let table_id = instance_entity!().tables[table as usize];
+                let element = match store.table(table_id).get(element_index as u64) {
+                    Ok(element) => element,
+                    Err(_) => trap!(TrapCode::UndefinedElement),
+                };
+                let Some(callee) = decode_func_ref(element) else {
+                    trap!(TrapCode::IndirectCallToNull);
+                };
+                if store.func(callee).type_id() != expected {
+                    trap!(TrapCode::BadSignature);
+                }
+                if let Err(mut error) = call_function(
+                    store,
+                    data,
+                    stacks,
+                    &mut frame,
+                    callee,
+                    args,
+                    depth_limit,
+                    value_limit,
+                ) {
+                    if error.backtrace.is_empty() {
+                        error.backtrace = backtrace(&frame, &stacks.frames);
+                    }
+                    return Err(error);
+                }
+                load_frame_state!();
+            }
+            Op::GlobalGet { dst, global } => {
+                let id = instance_entity!().globals[global as usize];
+                set!(dst, store.global(id).value.get_u64());
+            }
+            Op::GlobalSet { src, global } => {
+                let id = instance_entity!().globals[global as usize];
+                store.global_mut(id).value.set_u64(get!(src));
+            }
+            Op::MemorySize { dst, memory } => {
+                let id = instance_entity!().memories[memory as usize];
+                let memory = store.memory(id);
+                let pages = memory.size_in_pages();
+                set!(
+                    dst,
+                    if memory.ty().memory64 {
+                        pages
+                    } else {
+                        pages as u32 as u64
+                    }
+                );
+            }
+            Op::MemoryGrow { dst, delta, memory } => {
+                let id = instance_entity!().memories[memory as usize];
+                let memory = store.memory_mut(id);
+                let memory64 = memory.ty().memory64;
+                let delta = if memory64 {
+                    get!(delta)
+                } else {
+                    get!(delta) as u32 as u64
+                };
+                let result = match memory.grow(delta) {
+                    Some(old) => old,
+                    None if memory64 => u64::MAX,
+                    None => u32::MAX as u64,
+                };
+                set!(dst, result);
+                load_memory!();
+            }
+            Op::MemoryFill { operands, memory } => {
+                let destination = get!(operands) as u32 as u64;
+                let value = get!(Slot(operands.0 + 1)) as u8;
+                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                let id = instance_entity!().memories[memory as usize];
+                let memory = store.memory_mut(id);
+                match kestrel_vm::memory::checked_range(destination, len, memory.size_in_bytes()) {
+                    Ok(range) => memory.data_mut()[range].fill(value),
+                    Err(code) => trap!(code),
+                }
+            }
+            Op::MemoryCopy {
+                operands,
+                destination_memory,
+                source_memory,
+            } => {
+                let destination = get!(operands) as u32 as u64;
+                let source = get!(Slot(operands.0 + 1)) as u32 as u64;
+                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                let instance = instance_entity!();
+                let destination_id = instance.memories[destination_memory as usize];
+                let source_id = instance.memories[source_memory as usize];
+                if let Err(code) =
+                    copy_memory(store, destination_id, destination, source_id, source, len)
+                {
+                    trap!(code);
+                }
+            }
+            Op::MemoryInit {
+                operands,
+                memory,
+                segment,
+            } => {
+                let destination = get!(operands) as u32 as u64;
+                let source = get!(Slot(operands.0 + 1)) as u32 as u64;
+                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                let instance = instance_entity!();
+                let module = instance.module.clone();
+                let bytes = if instance.dropped_data[segment as usize] {
+                    &[][..]
+                } else {
+                    module.info.data_bytes(&module.info.data[segment as usize])
+                };
+                let id = instance.memories[memory as usize];
+                let result = kestrel_vm::memory::checked_range(source, len, bytes.len())
+                    .and_then(|range| store.memory_mut(id).write(destination, &bytes[range]));
+                if let Err(code) = result {
+                    trap!(code);
+                }
+            }
+            Op::DataDrop { segment } => {
+                let instance = frame.instance;
+                store.instances[instance.index()].dropped_data[segment as usize] = true;
+            }
+            Op::TableGet { dst, index, table } => {
+                let id = instance_entity!().tables[table as usize];
+                match store.table(id).get(get!(index) as u32 as u64) {
+                    Ok(value) => set!(dst, value),
+                    Err(code) => trap!(code),
+                }
+            }
+            Op::TableSet {
+                index,
+                value,
+                table,
+            } => {
+                let id = instance_entity!().tables[table as usize];
+                if let Err(code) = store
+                    .table_mut(id)
+                    .set(get!(index) as u32 as u64, get!(value))
+                {
+                    trap!(code);
+                }
+            }
+            Op::TableSize { dst, table } => {
+                let id = instance_entity!().tables[table as usize];
+                set!(dst, store.table(id).size());
+            }
+            Op::TableGrow {
+                dst,
+                operands,
+                table,
+            } => {
+                let id = instance_entity!().tables[table as usize];
+                let (init, delta) = (get!(operands), get!(Slot(operands.0 + 1)) as u32 as u64);
+                let result = store.table_mut(id).grow(delta, init);
+                set!(dst, result.map_or(u32::MAX as u64, |old| old));
+            }
+            Op::TableFill { operands, table } => {
+                let start = get!(operands) as u32 as u64;
+                let value = get!(Slot(operands.0 + 1));
+                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                let id = instance_entity!().tables[table as usize];
+                if let Err(code) = store.table_mut(id).fill(start, value, len) {
+                    trap!(code);
+                }
+            }
+            Op::TableCopy {
+                operands,
+                destination_table,
+                source_table,
+            } => {
+                let destination = get!(operands) as u32 as u64;
+                let source = get!(Slot(operands.0 + 1)) as u32 as u64;
+                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                let instance = instance_entity!();
+                let destination_id = instance.tables[destination_table as usize];
+                let source_id = instance.tables[source_table as usize];
+                let result = if destination_id == source_id {
+                    store
+                        .table_mut(destination_id)
+                        .copy_within(destination, source, len)
+                } else {
+                    kestrel_vm::table::bounds(source, len, store.table(source_id).size()).and_then(
+                        |range| {
+                            let values = store.table(source_id).elements()[range].to_vec();
+                            store.table_mut(destination_id).write(destination, &values)
+                        },
+                    )
+                };
+                if let Err(code) = result {
+                    trap!(code);
+                }
+            }
+            Op::TableInit {
+                operands,
+                table,
+                segment,
+            } => {
+                let destination = get!(operands) as u32 as u64;
+                let source = get!(Slot(operands.0 + 1)) as u32 as u64;
+                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                let instance = instance_entity!();
+                let module = instance.module.clone();
+                let id = instance.tables[table as usize];
+                let values = if instance.dropped_elements[segment as usize] {
+                    Vec::new()
+                } else {
+                    kestrel_vm::instance::element_values(
+                        store,
+                        frame.instance,
+                        &module.info.elements[segment as usize].items,
+                    )
+                };
+                let result = kestrel_vm::table::bounds(source, len, values.len() as u64)
+                    .and_then(|range| store.table_mut(id).write(destination, &values[range]));
+                if let Err(code) = result {
+                    trap!(code);
+                }
+            }
+            Op::ElemDrop { segment } => {
+                let instance = frame.instance;
+                store.instances[instance.index()].dropped_elements[segment as usize] = true;
+            }
+            Op::RefFunc { dst, function } => {
+                let id = instance_entity!().funcs[function as usize];
+                set!(dst, encode_func_ref(Some(id)));
+            }
+            Op::RefIsNull { dst, src } => set!(dst, (get!(src) == 0) as u64),
+            // Handled by the generated arms above.
+            _ => unreachable!("every instruction has a handler"),
+        }
+    }
+}
+
+fn copy_memory(
+    store: &mut StoreOpaque,
+    destination_id: kestrel_vm::MemoryId,
+    destination: u64,
+    source_id: kestrel_vm::MemoryId,
+    source: u64,
+    len: u64,
+) -> Result<(), TrapCode> {
+    let source_range =
+        kestrel_vm::memory::checked_range(source, len, store.memory(source_id).size_in_bytes())?;
+    let destination_range = kestrel_vm::memory::checked_range(
+        destination,
+        len,
+        store.memory(destination_id).size_in_bytes(),
+    )?;
+    if destination_id == source_id {
+        store
+            .memory_mut(destination_id)
+            .data_mut()
+            .copy_within(source_range, destination_range.start);
+    } else {
+        let bytes = store.memory(source_id).data()[source_range].to_vec();
+        store.memory_mut(destination_id).data_mut()[destination_range].copy_from_slice(&bytes);
+    }
+    Ok(())
+}
+
+/// Calls a function that is not a defined function of the current instance: a host
+/// function, or a Wasm function of any instance (through an import or a table).
+#[allow(clippy::too_many_arguments)]
+fn call_function(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    stacks: &mut Stacks,
+    frame: &mut Frame,
+    callee: FuncId,
+    args: Slot,
+    depth_limit: usize,
+    value_limit: usize,
+) -> Result<(), Trap> {
+    let args_start = frame.base + args.0 as usize;
+    match store.func(callee).clone() {
+        FuncEntity::Host(host) => {
+            let count = host.ty.params().len().max(host.ty.results().len());
+            let saved_depth = store.call_depth;
+            store.call_depth += stacks.frames.len() as u32 + 1;
+            let caller = Some(frame.instance);
+            let result = (host.callback)(
+                HostContext {
+                    store,
+                    data,
+                    caller,
+                },
+                &mut stacks.slots[args_start..args_start + count],
+            );
+            store.call_depth = saved_depth;
+            result.map_err(Trap::host)
+        }
+        FuncEntity::Wasm {
+            instance, index, ..
+        } => {
+            if stacks.frames.len() >= depth_limit {
+                return Err(Trap::code(TrapCode::StackOverflow));
+            }
+            // Switch the dispatch loop to the callee; its return restores `frame`.
+            let callee_frame = enter(store, instance, index, args_start)?.frame;
+            initialize_frame(stacks, value_limit, &callee_frame).map_err(Trap::code)?;
+            stacks.frames.push(*frame);
+            *frame = callee_frame;
+            Ok(())
+        }
+    }
+}

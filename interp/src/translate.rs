@@ -1,0 +1,1081 @@
+//! Translation of one validated Wasm function body into interpreter code.
+//!
+//! One pass over the operators with two stacks, as a compiler would: a *value stack* that
+//! says where each Wasm operand currently is (a local's slot, a constant's slot, or its
+//! home temporary), and a *control stack* of open blocks with the branches waiting for their
+//! end. `local.get` and constants only push a description; instructions read operands from
+//! wherever they are. Whenever a local is written, stack entries still naming it are first
+//! copied to their homes ("preserved"); at every block boundary all such entries are
+//! preserved, so every path into a label agrees on where each value lives.
+//!
+//! Temporaries' slots depend on the size of the constant pool, known only at the end, so
+//! they are emitted with [`TEMPORARY_MARK`] set and relocated in a final pass.
+//!
+//! The function was validated when its module was loaded; a malformed body here is a bug,
+//! reported as an error rather than a panic.
+
+use crate::ir::{Op, Slot, Target};
+use kestrel_parser::wasmparser::{self, BlockType, Operator};
+use kestrel_parser::{ModuleInfo, ValType};
+use kestrel_vm::TrapCode;
+use std::collections::HashMap;
+
+/// Temporaries are numbered from this mark until relocation.
+const TEMPORARY_MARK: u32 = 1 << 31;
+
+/// A translated function.
+#[derive(Debug)]
+pub struct CompiledFunc {
+    pub code: Box<[Op]>,
+    /// Parameters and other locals.
+    pub num_locals: u32,
+    pub num_params: u32,
+    pub num_results: u32,
+    /// Constants, copied to slots `num_locals..num_locals + constants.len()` on entry.
+    pub constants: Box<[u64]>,
+    /// Every slot the frame uses.
+    pub frame_size: u32,
+}
+
+/// Why a function could not be translated.
+#[derive(Debug, Clone)]
+pub struct TranslationError(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Operand {
+    Local(u32),
+    Constant(u32),
+    Temporary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ControlKind {
+    Block,
+    Loop,
+    If,
+    Else,
+    Function,
+}
+
+#[derive(Debug)]
+struct Control {
+    kind: ControlKind,
+    /// Stack height below the block's parameters.
+    height: u32,
+    num_params: u32,
+    num_results: u32,
+    /// Where a loop starts.
+    loop_start: Target,
+    /// Branches to this block's end, to be patched.
+    pending: Vec<usize>,
+    /// The `if`'s jump to its `else`, to be patched.
+    else_jump: Option<usize>,
+}
+
+/// A condition for a conditional branch.
+enum Condition {
+    Value(Slot),
+    /// A fusable comparison that was removed from the code: (fused op, negated fused op).
+    Compare {
+        lhs: Slot,
+        rhs: Slot,
+        fused: fn(Slot, Slot, Target) -> Op,
+        negated: fn(Slot, Slot, Target) -> Op,
+    },
+}
+
+struct Translator<'a> {
+    info: &'a ModuleInfo,
+    code: Vec<Op>,
+    stack: Vec<Operand>,
+    max_height: u32,
+    num_locals: u32,
+    constants: Vec<u64>,
+    constant_slots: HashMap<u64, u32>,
+    control: Vec<Control>,
+    /// Index of the last instruction, if it produced the top stack entry in its home.
+    last_result: Option<usize>,
+    reachable: bool,
+    /// Depth of blocks opened in unreachable code, which are skipped whole.
+    dead_depth: u32,
+}
+
+/// Translates defined function `index` of `info`.
+pub fn translate(info: &ModuleInfo, index: u32) -> Result<CompiledFunc, TranslationError> {
+    let body = info.function_body(index);
+    let ty = info.function_type(index);
+    let bytes = &info.bytes[body.range.clone()];
+    let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
+        bytes,
+        body.range.start as u64,
+    ));
+    let mut num_locals = ty.params().len() as u64;
+    let mut locals_reader = body.get_locals_reader().map_err(error)?;
+    for _ in 0..locals_reader.get_count() {
+        let (count, _) = locals_reader.read().map_err(error)?;
+        num_locals += count as u64;
+    }
+    if num_locals >= TEMPORARY_MARK as u64 / 2 {
+        return Err(TranslationError(format!(
+            "{num_locals} locals are more than the interpreter supports"
+        )));
+    }
+    let mut translator = Translator {
+        info,
+        code: Vec::new(),
+        stack: Vec::new(),
+        max_height: 0,
+        num_locals: num_locals as u32,
+        constants: Vec::new(),
+        constant_slots: HashMap::new(),
+        control: vec![Control {
+            kind: ControlKind::Function,
+            height: 0,
+            num_params: 0,
+            num_results: ty.results().len() as u32,
+            loop_start: 0,
+            pending: Vec::new(),
+            else_jump: None,
+        }],
+        last_result: None,
+        reachable: true,
+        dead_depth: 0,
+    };
+    let mut operators = body.get_operators_reader().map_err(error)?;
+    while !operators.eof() {
+        let operator = operators.read().map_err(error)?;
+        translator.operator(operator)?;
+        if translator.control.is_empty() {
+            break;
+        }
+    }
+    Ok(translator.finish(ty.params().len() as u32, ty.results().len() as u32))
+}
+
+fn error(error: wasmparser::BinaryReaderError) -> TranslationError {
+    TranslationError(error.to_string())
+}
+
+fn unsupported(what: impl std::fmt::Debug) -> TranslationError {
+    TranslationError(format!("the interpreter does not support {what:?} yet"))
+}
+
+fn block_arity(info: &ModuleInfo, block_type: BlockType) -> (u32, u32) {
+    match block_type {
+        BlockType::Empty => (0, 0),
+        BlockType::Type(_) => (0, 1),
+        BlockType::FuncType(index) => {
+            let ty = &info.types[index as usize];
+            (ty.params().len() as u32, ty.results().len() as u32)
+        }
+    }
+}
+
+impl Translator<'_> {
+    fn finish(mut self, num_params: u32, num_results: u32) -> CompiledFunc {
+        let temporaries_base = self.num_locals + self.constants.len() as u32;
+        for op in &mut self.code {
+            op.visit_slots(&mut |slot| {
+                if slot.0 >= TEMPORARY_MARK {
+                    slot.0 = slot.0 - TEMPORARY_MARK + temporaries_base;
+                }
+            });
+        }
+        CompiledFunc {
+            code: self.code.into(),
+            num_locals: self.num_locals,
+            num_params,
+            num_results,
+            frame_size: temporaries_base + self.max_height,
+            constants: self.constants.into(),
+        }
+    }
+
+    // ----- value stack -----
+
+    fn height(&self) -> u32 {
+        self.stack.len() as u32
+    }
+
+    fn home(height: u32) -> Slot {
+        Slot(TEMPORARY_MARK + height)
+    }
+
+    fn slot_of(&self, operand: Operand, height: u32) -> Slot {
+        match operand {
+            Operand::Local(slot) => Slot(slot),
+            Operand::Constant(index) => Slot(self.num_locals + index),
+            Operand::Temporary => Self::home(height),
+        }
+    }
+
+    fn push(&mut self, operand: Operand) {
+        self.stack.push(operand);
+        self.max_height = self.max_height.max(self.height());
+    }
+
+    /// Pushes the home of the next height for an instruction's result and returns it.
+    fn push_result(&mut self) -> Slot {
+        let slot = Self::home(self.height());
+        self.push(Operand::Temporary);
+        slot
+    }
+
+    fn pop(&mut self) -> Slot {
+        let operand = self.stack.pop().unwrap_or(Operand::Temporary);
+        self.slot_of(operand, self.height())
+    }
+
+    fn constant(&mut self, bits: u64) {
+        let next = self.constants.len() as u32;
+        let index = *self.constant_slots.entry(bits).or_insert(next);
+        if index == next {
+            self.constants.push(bits);
+        }
+        self.push(Operand::Constant(index));
+    }
+
+    /// Copies entry `position` to its home if it lives elsewhere.
+    fn materialize(&mut self, position: usize) {
+        let operand = self.stack[position];
+        if operand != Operand::Temporary {
+            let src = self.slot_of(operand, position as u32);
+            self.emit(Op::Copy {
+                dst: Self::home(position as u32),
+                src,
+            });
+            self.stack[position] = Operand::Temporary;
+        }
+    }
+
+    fn materialize_top(&mut self, count: u32) {
+        let len = self.stack.len();
+        for position in len - count as usize..len {
+            self.materialize(position);
+        }
+    }
+
+    /// Preserves every entry that names local `slot` before the local changes.
+    fn preserve_local(&mut self, slot: u32) {
+        for position in 0..self.stack.len() {
+            if self.stack[position] == Operand::Local(slot) {
+                self.materialize(position);
+            }
+        }
+    }
+
+    /// Preserves every entry that names any local: done at labels, where control merges.
+    fn preserve_all_locals(&mut self) {
+        for position in 0..self.stack.len() {
+            if matches!(self.stack[position], Operand::Local(_)) {
+                self.materialize(position);
+            }
+        }
+    }
+
+    // ----- emission -----
+
+    fn emit(&mut self, op: Op) -> usize {
+        self.code.push(op);
+        self.last_result = None;
+        self.code.len() - 1
+    }
+
+    fn emit_result(&mut self, op: Op) {
+        self.emit(op);
+        self.last_result = Some(self.code.len() - 1);
+    }
+
+    fn pc(&self) -> Target {
+        self.code.len() as Target
+    }
+
+    fn binary(&mut self, make: fn(Slot, Slot, Slot) -> Op) {
+        let rhs = self.pop();
+        let lhs = self.pop();
+        let dst = self.push_result();
+        self.emit_result(make(dst, lhs, rhs));
+    }
+
+    fn unary(&mut self, make: fn(Slot, Slot) -> Op) {
+        let src = self.pop();
+        let dst = self.push_result();
+        self.emit_result(make(dst, src));
+    }
+
+    fn load(
+        &mut self,
+        memarg: wasmparser::MemArg,
+        make: fn(Slot, Slot, u32) -> Op,
+    ) -> Result<(), TranslationError> {
+        let offset = self.memory_offset(memarg)?;
+        let addr = self.pop();
+        let dst = self.push_result();
+        self.emit_result(make(dst, addr, offset));
+        Ok(())
+    }
+
+    fn store(
+        &mut self,
+        memarg: wasmparser::MemArg,
+        make: fn(Slot, Slot, u32) -> Op,
+    ) -> Result<(), TranslationError> {
+        let offset = self.memory_offset(memarg)?;
+        let value = self.pop();
+        let addr = self.pop();
+        self.emit(make(addr, value, offset));
+        Ok(())
+    }
+
+    fn memory_offset(&self, memarg: wasmparser::MemArg) -> Result<u32, TranslationError> {
+        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
+            return Err(unsupported("memory instructions on memories other than 0"));
+        }
+        u32::try_from(memarg.offset).map_err(|_| unsupported("memory offsets above 4 GiB"))
+    }
+
+    /// Pops `count` operands into consecutive homes and returns the first.
+    fn pop_consecutive(&mut self, count: u32) -> Slot {
+        self.materialize_top(count);
+        let first = self.height() - count;
+        self.stack.truncate(first as usize);
+        Self::home(first)
+    }
+
+    // ----- control -----
+
+    fn open(&mut self, kind: ControlKind, block_type: BlockType) {
+        let (num_params, num_results) = block_arity(self.info, block_type);
+        self.preserve_all_locals();
+        self.materialize_top(num_params);
+        self.last_result = None;
+        let height = self.height() - num_params;
+        self.control.push(Control {
+            kind,
+            height,
+            num_params,
+            num_results,
+            loop_start: self.pc(),
+            pending: Vec::new(),
+            else_jump: None,
+        });
+    }
+
+    /// Moves the top `arity` values to the homes starting at height `target_height`.
+    /// Only for unconditional transfers: the destination homes may hold live values.
+    fn move_values(&mut self, target_height: u32, arity: u32) {
+        if arity == 0 {
+            return;
+        }
+        let first = self.height() - arity;
+        if first == target_height {
+            self.materialize_top(arity);
+        } else if arity == 1 {
+            let src = self.slot_of(self.stack[first as usize], first);
+            self.emit(Op::Copy {
+                dst: Self::home(target_height),
+                src,
+            });
+        } else {
+            self.materialize_top(arity);
+            self.emit(Op::CopyMany {
+                dst: Self::home(target_height),
+                src: Self::home(first),
+                count: arity,
+            });
+        }
+    }
+
+    /// Whether branching to `target_height` with `arity` values needs any instruction.
+    fn needs_moves(&self, target_height: u32, arity: u32) -> bool {
+        let first = self.height() - arity;
+        first != target_height && arity > 0
+    }
+
+    /// The label `depth` levels out: (height, arity, known target).
+    fn label(&self, depth: u32) -> (u32, u32, Option<Target>) {
+        let frame = &self.control[self.control.len() - 1 - depth as usize];
+        match frame.kind {
+            ControlKind::Loop => (frame.height, frame.num_params, Some(frame.loop_start)),
+            _ => (frame.height, frame.num_results, None),
+        }
+    }
+
+    /// Emits an unconditional branch to label `depth` (values already moved).
+    fn jump_to_label(&mut self, depth: u32, make: impl FnOnce(Target) -> Op) {
+        let (_, _, known) = self.label(depth);
+        let index = self.emit(make(known.unwrap_or(0)));
+        if known.is_none() {
+            let frame_index = self.control.len() - 1 - depth as usize;
+            self.control[frame_index].pending.push(index);
+        }
+    }
+
+    fn branch(&mut self, depth: u32) {
+        if self.control.len() - 1 == depth as usize {
+            return self.return_();
+        }
+        let (height, arity, _) = self.label(depth);
+        self.move_values(height, arity);
+        self.jump_to_label(depth, |target| Op::Branch { target });
+        self.reachable = false;
+    }
+
+    fn take_condition(&mut self) -> Condition {
+        let top_is_last_result =
+            self.stack.last() == Some(&Operand::Temporary) && self.last_result.is_some();
+        if top_is_last_result {
+            let last = self.last_result.expect("checked above");
+            macro_rules! fuse {
+                ($($compare:ident $fused:ident $negated:ident;)*) => {
+                    match self.code[last] {
+                        $( Op::$compare { lhs, rhs, .. } => Some(Condition::Compare {
+                            lhs,
+                            rhs,
+                            fused: |lhs, rhs, target| Op::$fused { lhs, rhs, target },
+                            negated: |lhs, rhs, target| Op::$negated { lhs, rhs, target },
+                        }), )*
+                        _ => None,
+                    }
+                };
+            }
+            if let Some(condition) = crate::for_each_fused_compare!(fuse) {
+                self.code.pop();
+                self.stack.pop();
+                self.last_result = None;
+                return condition;
+            }
+        }
+        Condition::Value(self.pop())
+    }
+
+    fn conditional_branch_op(condition: &Condition, when_true: bool, target: Target) -> Op {
+        match (condition, when_true) {
+            (Condition::Value(condition), true) => Op::BranchIfNonZero {
+                condition: *condition,
+                target,
+            },
+            (Condition::Value(condition), false) => Op::BranchIfZero {
+                condition: *condition,
+                target,
+            },
+            (
+                Condition::Compare {
+                    lhs, rhs, fused, ..
+                },
+                true,
+            ) => fused(*lhs, *rhs, target),
+            (
+                Condition::Compare {
+                    lhs, rhs, negated, ..
+                },
+                false,
+            ) => negated(*lhs, *rhs, target),
+        }
+    }
+
+    fn branch_if(&mut self, depth: u32) {
+        let condition = self.take_condition();
+        let is_function = self.control.len() - 1 == depth as usize;
+        let (height, arity, _) = self.label(depth);
+        if !is_function && !self.needs_moves(height, arity) {
+            self.materialize_top(arity);
+            self.jump_to_label(depth, |target| {
+                Self::conditional_branch_op(&condition, true, target)
+            });
+            return;
+        }
+        // Skip over the moves and the jump when the condition is false.
+        let skip = self.emit(Self::conditional_branch_op(&condition, false, 0));
+        let saved_stack = self.stack.clone();
+        self.branch(depth);
+        self.stack = saved_stack;
+        self.reachable = true;
+        let here = self.pc();
+        self.patch(skip, here);
+        self.last_result = None;
+    }
+
+    fn branch_table(&mut self, targets: wasmparser::BrTable<'_>) -> Result<(), TranslationError> {
+        let index = self.pop();
+        let depths: Vec<u32> = targets
+            .targets()
+            .chain(std::iter::once(Ok(targets.default())))
+            .collect::<Result<_, _>>()
+            .map_err(error)?;
+        let (_, arity, _) = self.label(depths[0]);
+        self.materialize_top(arity);
+        self.emit(Op::BranchTable {
+            index,
+            len: depths.len() as u32 - 1,
+        });
+        let entries_start = self.pc();
+        for _ in &depths {
+            self.emit(Op::Branch { target: 0 });
+        }
+        let saved_stack = self.stack.clone();
+        for (entry, depth) in depths.iter().enumerate() {
+            let entry = entries_start as usize + entry;
+            self.stack.clone_from(&saved_stack);
+            let is_function = self.control.len() - 1 == *depth as usize;
+            let (height, arity, _) = self.label(*depth);
+            if is_function || self.needs_moves(height, arity) {
+                // A stub that moves the values, then jumps.
+                let stub = self.pc();
+                self.patch(entry, stub);
+                self.branch(*depth);
+            } else {
+                let (_, _, known) = self.label(*depth);
+                match known {
+                    Some(target) => self.patch(entry, target),
+                    None => {
+                        let frame_index = self.control.len() - 1 - *depth as usize;
+                        self.control[frame_index].pending.push(entry);
+                    }
+                }
+            }
+        }
+        self.reachable = false;
+        Ok(())
+    }
+
+    fn patch(&mut self, index: usize, target: Target) {
+        match &mut self.code[index] {
+            Op::Branch { target: slot }
+            | Op::BranchIfZero { target: slot, .. }
+            | Op::BranchIfNonZero { target: slot, .. } => *slot = target,
+            op => {
+                if let Some(slot) = op.compare_branch_target_mut() {
+                    *slot = target;
+                }
+            }
+        }
+    }
+
+    fn return_(&mut self) {
+        let arity = self.control[0].num_results;
+        match arity {
+            0 => {
+                self.emit(Op::Return {});
+            }
+            1 => {
+                let src = self.pop();
+                self.emit(Op::ReturnOne { src });
+            }
+            _ => {
+                let first = self.pop_consecutive(arity);
+                self.emit(Op::ReturnMany {
+                    first,
+                    count: arity,
+                });
+            }
+        }
+        self.reachable = false;
+    }
+
+    fn end(&mut self) {
+        let frame = self.control.last().expect("validated: end matches a block");
+        if frame.kind == ControlKind::Function {
+            if self.reachable {
+                self.return_();
+            }
+            self.control.pop();
+            return;
+        }
+        if self.reachable {
+            let (height, arity) = (frame.height, frame.num_results);
+            self.move_values(height, arity);
+        }
+        let frame = self.control.pop().expect("checked above");
+        let here = self.pc();
+        for index in frame.pending {
+            self.patch(index, here);
+        }
+        if let Some(index) = frame.else_jump {
+            // An `if` without `else`: the false path falls through to here.
+            self.patch(index, here);
+        }
+        self.stack.truncate(frame.height as usize);
+        for _ in 0..frame.num_results {
+            self.push(Operand::Temporary);
+        }
+        self.last_result = None;
+        self.reachable = true;
+    }
+
+    fn else_(&mut self) {
+        let frame = self.control.last().expect("validated: else matches an if");
+        let (height, num_params, num_results) = (frame.height, frame.num_params, frame.num_results);
+        if self.reachable {
+            self.move_values(height, num_results);
+            let jump = self.emit(Op::Branch { target: 0 });
+            self.control
+                .last_mut()
+                .expect("checked above")
+                .pending
+                .push(jump);
+        }
+        let here = self.pc();
+        let frame = self.control.last_mut().expect("checked above");
+        frame.kind = ControlKind::Else;
+        if let Some(index) = frame.else_jump.take() {
+            self.patch(index, here);
+        }
+        self.stack.truncate(height as usize);
+        for _ in 0..num_params {
+            self.push(Operand::Temporary);
+        }
+        self.last_result = None;
+        self.reachable = true;
+    }
+
+    fn skip_dead(&mut self, operator: &Operator<'_>) -> bool {
+        if self.reachable {
+            return false;
+        }
+        match operator {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
+                self.dead_depth += 1;
+                true
+            }
+            Operator::End if self.dead_depth > 0 => {
+                self.dead_depth -= 1;
+                true
+            }
+            Operator::Else if self.dead_depth > 0 => true,
+            Operator::End | Operator::Else => false,
+            _ => true,
+        }
+    }
+
+    fn local_set(&mut self, local: u32, keep: bool) {
+        let value = self.stack.pop().unwrap_or(Operand::Temporary);
+        if value == Operand::Local(local) {
+            if keep {
+                self.push(value);
+            }
+            return;
+        }
+        let aliased = self.stack.contains(&Operand::Local(local));
+        if aliased {
+            self.preserve_local(local);
+        }
+        let height = self.height();
+        let retargeted = !aliased
+            && value == Operand::Temporary
+            && match self.last_result {
+                Some(last) => match self.code[last].result_slot_mut() {
+                    Some(dst) if *dst == Self::home(height) => {
+                        *dst = Slot(local);
+                        true
+                    }
+                    _ => false,
+                },
+                None => false,
+            };
+        if !retargeted {
+            let src = self.slot_of(value, height);
+            self.emit(Op::Copy {
+                dst: Slot(local),
+                src,
+            });
+        }
+        self.last_result = None;
+        if keep {
+            self.push(Operand::Local(local));
+        }
+    }
+
+    fn call(&mut self, function: u32) {
+        let ty = self.info.function_type(function);
+        let (params, results) = (ty.params().len() as u32, ty.results().len() as u32);
+        let args = self.pop_consecutive(params);
+        self.emit(Op::Call { function, args });
+        for _ in 0..results {
+            self.push(Operand::Temporary);
+        }
+    }
+
+    fn operator(&mut self, operator: Operator<'_>) -> Result<(), TranslationError> {
+        if self.skip_dead(&operator) {
+            return Ok(());
+        }
+        use Operator as O;
+        macro_rules! binary {
+            ($name:ident) => {
+                self.binary(|dst, lhs, rhs| Op::$name { dst, lhs, rhs })
+            };
+        }
+        macro_rules! unary {
+            ($name:ident) => {
+                self.unary(|dst, src| Op::$name { dst, src })
+            };
+        }
+        macro_rules! load {
+            ($memarg:expr, $name:ident) => {
+                self.load($memarg, |dst, addr, offset| Op::$name { dst, addr, offset })?
+            };
+        }
+        macro_rules! store {
+            ($memarg:expr, $name:ident) => {
+                self.store($memarg, |addr, value, offset| Op::$name {
+                    addr,
+                    value,
+                    offset,
+                })?
+            };
+        }
+        match operator {
+            O::Unreachable => {
+                self.emit(Op::Trap {
+                    code: TrapCode::Unreachable as u32,
+                });
+                self.reachable = false;
+            }
+            O::Nop => {}
+            O::Block { blockty } => self.open(ControlKind::Block, blockty),
+            O::Loop { blockty } => self.open(ControlKind::Loop, blockty),
+            O::If { blockty } => {
+                let condition = self.take_condition();
+                self.open(ControlKind::If, blockty);
+                let jump = self.emit(Self::conditional_branch_op(&condition, false, 0));
+                self.control.last_mut().expect("just opened").else_jump = Some(jump);
+            }
+            O::Else => self.else_(),
+            O::End => self.end(),
+            O::Br { relative_depth } => self.branch(relative_depth),
+            O::BrIf { relative_depth } => self.branch_if(relative_depth),
+            O::BrTable { targets } => self.branch_table(targets)?,
+            O::Return => self.return_(),
+            O::Call { function_index } => self.call(function_index),
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let ty = &self.info.types[type_index as usize];
+                let (params, results) = (ty.params().len() as u32, ty.results().len() as u32);
+                let args = self.pop_consecutive(params + 1);
+                self.emit(Op::CallIndirect {
+                    type_index,
+                    args,
+                    table: table_index,
+                });
+                for _ in 0..results {
+                    self.push(Operand::Temporary);
+                }
+            }
+            O::Drop => {
+                self.stack.pop();
+            }
+            O::Select | O::TypedSelect { .. } => {
+                let condition = self.pop();
+                let if_false = self.pop();
+                let if_true = self.pop();
+                let dst = self.push_result();
+                self.emit(Op::Select {
+                    dst,
+                    condition,
+                    if_true,
+                });
+                self.emit(Op::SelectOperand { if_false });
+                // `local.set` may retarget the `Select`'s result.
+                self.last_result = Some(self.code.len() - 2);
+            }
+            O::LocalGet { local_index } => self.push(Operand::Local(local_index)),
+            O::LocalSet { local_index } => self.local_set(local_index, false),
+            O::LocalTee { local_index } => self.local_set(local_index, true),
+            O::GlobalGet { global_index } => {
+                let dst = self.push_result();
+                self.emit_result(Op::GlobalGet {
+                    dst,
+                    global: global_index,
+                });
+            }
+            O::GlobalSet { global_index } => {
+                let src = self.pop();
+                self.emit(Op::GlobalSet {
+                    src,
+                    global: global_index,
+                });
+            }
+            O::I32Const { value } => self.constant(value as u32 as u64),
+            O::I64Const { value } => self.constant(value as u64),
+            O::F32Const { value } => self.constant(value.bits() as u64),
+            O::F64Const { value } => self.constant(value.bits()),
+            O::RefNull { .. } => self.constant(0),
+            O::RefIsNull => unary!(RefIsNull),
+            O::RefFunc { function_index } => {
+                let dst = self.push_result();
+                self.emit_result(Op::RefFunc {
+                    dst,
+                    function: function_index,
+                });
+            }
+            O::I32Load { memarg } => load!(memarg, I32Load),
+            O::I64Load { memarg } => load!(memarg, I64Load),
+            O::F32Load { memarg } => load!(memarg, F32Load),
+            O::F64Load { memarg } => load!(memarg, F64Load),
+            O::I32Load8S { memarg } => load!(memarg, I32Load8S),
+            O::I32Load8U { memarg } => load!(memarg, I32Load8U),
+            O::I32Load16S { memarg } => load!(memarg, I32Load16S),
+            O::I32Load16U { memarg } => load!(memarg, I32Load16U),
+            O::I64Load8S { memarg } => load!(memarg, I64Load8S),
+            O::I64Load8U { memarg } => load!(memarg, I64Load8U),
+            O::I64Load16S { memarg } => load!(memarg, I64Load16S),
+            O::I64Load16U { memarg } => load!(memarg, I64Load16U),
+            O::I64Load32S { memarg } => load!(memarg, I64Load32S),
+            O::I64Load32U { memarg } => load!(memarg, I64Load32U),
+            O::I32Store { memarg } => store!(memarg, I32Store),
+            O::I64Store { memarg } => store!(memarg, I64Store),
+            O::F32Store { memarg } => store!(memarg, F32Store),
+            O::F64Store { memarg } => store!(memarg, F64Store),
+            O::I32Store8 { memarg } => store!(memarg, I32Store8),
+            O::I32Store16 { memarg } => store!(memarg, I32Store16),
+            O::I64Store8 { memarg } => store!(memarg, I64Store8),
+            O::I64Store16 { memarg } => store!(memarg, I64Store16),
+            O::I64Store32 { memarg } => store!(memarg, I64Store32),
+            O::MemorySize { mem } => {
+                let dst = self.push_result();
+                self.emit_result(Op::MemorySize { dst, memory: mem });
+            }
+            O::MemoryGrow { mem } => {
+                let delta = self.pop();
+                let dst = self.push_result();
+                self.emit_result(Op::MemoryGrow {
+                    dst,
+                    delta,
+                    memory: mem,
+                });
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                let operands = self.pop_consecutive(3);
+                self.emit(Op::MemoryCopy {
+                    operands,
+                    destination_memory: dst_mem,
+                    source_memory: src_mem,
+                });
+            }
+            O::MemoryFill { mem } => {
+                let operands = self.pop_consecutive(3);
+                self.emit(Op::MemoryFill {
+                    operands,
+                    memory: mem,
+                });
+            }
+            O::MemoryInit { data_index, mem } => {
+                let operands = self.pop_consecutive(3);
+                self.emit(Op::MemoryInit {
+                    operands,
+                    memory: mem,
+                    segment: data_index,
+                });
+            }
+            O::DataDrop { data_index } => {
+                self.emit(Op::DataDrop {
+                    segment: data_index,
+                });
+            }
+            O::TableGet { table } => {
+                let index = self.pop();
+                let dst = self.push_result();
+                self.emit_result(Op::TableGet { dst, index, table });
+            }
+            O::TableSet { table } => {
+                let value = self.pop();
+                let index = self.pop();
+                self.emit(Op::TableSet {
+                    index,
+                    value,
+                    table,
+                });
+            }
+            O::TableSize { table } => {
+                let dst = self.push_result();
+                self.emit_result(Op::TableSize { dst, table });
+            }
+            O::TableGrow { table } => {
+                let operands = self.pop_consecutive(2);
+                let dst = self.push_result();
+                self.emit_result(Op::TableGrow {
+                    dst,
+                    operands,
+                    table,
+                });
+            }
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                let operands = self.pop_consecutive(3);
+                self.emit(Op::TableCopy {
+                    operands,
+                    destination_table: dst_table,
+                    source_table: src_table,
+                });
+            }
+            O::TableFill { table } => {
+                let operands = self.pop_consecutive(3);
+                self.emit(Op::TableFill { operands, table });
+            }
+            O::TableInit { elem_index, table } => {
+                let operands = self.pop_consecutive(3);
+                self.emit(Op::TableInit {
+                    operands,
+                    table,
+                    segment: elem_index,
+                });
+            }
+            O::ElemDrop { elem_index } => {
+                self.emit(Op::ElemDrop {
+                    segment: elem_index,
+                });
+            }
+            O::I32Eqz => unary!(I32Eqz),
+            O::I32Eq => binary!(I32Eq),
+            O::I32Ne => binary!(I32Ne),
+            O::I32LtS => binary!(I32LtS),
+            O::I32LtU => binary!(I32LtU),
+            O::I32GtS => binary!(I32GtS),
+            O::I32GtU => binary!(I32GtU),
+            O::I32LeS => binary!(I32LeS),
+            O::I32LeU => binary!(I32LeU),
+            O::I32GeS => binary!(I32GeS),
+            O::I32GeU => binary!(I32GeU),
+            O::I64Eqz => unary!(I64Eqz),
+            O::I64Eq => binary!(I64Eq),
+            O::I64Ne => binary!(I64Ne),
+            O::I64LtS => binary!(I64LtS),
+            O::I64LtU => binary!(I64LtU),
+            O::I64GtS => binary!(I64GtS),
+            O::I64GtU => binary!(I64GtU),
+            O::I64LeS => binary!(I64LeS),
+            O::I64LeU => binary!(I64LeU),
+            O::I64GeS => binary!(I64GeS),
+            O::I64GeU => binary!(I64GeU),
+            O::F32Eq => binary!(F32Eq),
+            O::F32Ne => binary!(F32Ne),
+            O::F32Lt => binary!(F32Lt),
+            O::F32Gt => binary!(F32Gt),
+            O::F32Le => binary!(F32Le),
+            O::F32Ge => binary!(F32Ge),
+            O::F64Eq => binary!(F64Eq),
+            O::F64Ne => binary!(F64Ne),
+            O::F64Lt => binary!(F64Lt),
+            O::F64Gt => binary!(F64Gt),
+            O::F64Le => binary!(F64Le),
+            O::F64Ge => binary!(F64Ge),
+            O::I32Clz => unary!(I32Clz),
+            O::I32Ctz => unary!(I32Ctz),
+            O::I32Popcnt => unary!(I32Popcnt),
+            O::I32Add => binary!(I32Add),
+            O::I32Sub => binary!(I32Sub),
+            O::I32Mul => binary!(I32Mul),
+            O::I32DivS => binary!(I32DivS),
+            O::I32DivU => binary!(I32DivU),
+            O::I32RemS => binary!(I32RemS),
+            O::I32RemU => binary!(I32RemU),
+            O::I32And => binary!(I32And),
+            O::I32Or => binary!(I32Or),
+            O::I32Xor => binary!(I32Xor),
+            O::I32Shl => binary!(I32Shl),
+            O::I32ShrS => binary!(I32ShrS),
+            O::I32ShrU => binary!(I32ShrU),
+            O::I32Rotl => binary!(I32Rotl),
+            O::I32Rotr => binary!(I32Rotr),
+            O::I64Clz => unary!(I64Clz),
+            O::I64Ctz => unary!(I64Ctz),
+            O::I64Popcnt => unary!(I64Popcnt),
+            O::I64Add => binary!(I64Add),
+            O::I64Sub => binary!(I64Sub),
+            O::I64Mul => binary!(I64Mul),
+            O::I64DivS => binary!(I64DivS),
+            O::I64DivU => binary!(I64DivU),
+            O::I64RemS => binary!(I64RemS),
+            O::I64RemU => binary!(I64RemU),
+            O::I64And => binary!(I64And),
+            O::I64Or => binary!(I64Or),
+            O::I64Xor => binary!(I64Xor),
+            O::I64Shl => binary!(I64Shl),
+            O::I64ShrS => binary!(I64ShrS),
+            O::I64ShrU => binary!(I64ShrU),
+            O::I64Rotl => binary!(I64Rotl),
+            O::I64Rotr => binary!(I64Rotr),
+            O::F32Abs => unary!(F32Abs),
+            O::F32Neg => unary!(F32Neg),
+            O::F32Ceil => unary!(F32Ceil),
+            O::F32Floor => unary!(F32Floor),
+            O::F32Trunc => unary!(F32Trunc),
+            O::F32Nearest => unary!(F32Nearest),
+            O::F32Sqrt => unary!(F32Sqrt),
+            O::F32Add => binary!(F32Add),
+            O::F32Sub => binary!(F32Sub),
+            O::F32Mul => binary!(F32Mul),
+            O::F32Div => binary!(F32Div),
+            O::F32Min => binary!(F32Min),
+            O::F32Max => binary!(F32Max),
+            O::F32Copysign => binary!(F32Copysign),
+            O::F64Abs => unary!(F64Abs),
+            O::F64Neg => unary!(F64Neg),
+            O::F64Ceil => unary!(F64Ceil),
+            O::F64Floor => unary!(F64Floor),
+            O::F64Trunc => unary!(F64Trunc),
+            O::F64Nearest => unary!(F64Nearest),
+            O::F64Sqrt => unary!(F64Sqrt),
+            O::F64Add => binary!(F64Add),
+            O::F64Sub => binary!(F64Sub),
+            O::F64Mul => binary!(F64Mul),
+            O::F64Div => binary!(F64Div),
+            O::F64Min => binary!(F64Min),
+            O::F64Max => binary!(F64Max),
+            O::F64Copysign => binary!(F64Copysign),
+            O::I32WrapI64 => unary!(I32WrapI64),
+            O::I32TruncF32S => unary!(I32TruncF32S),
+            O::I32TruncF32U => unary!(I32TruncF32U),
+            O::I32TruncF64S => unary!(I32TruncF64S),
+            O::I32TruncF64U => unary!(I32TruncF64U),
+            O::I64ExtendI32S => unary!(I64ExtendI32S),
+            O::I64ExtendI32U => unary!(I64ExtendI32U),
+            O::I64TruncF32S => unary!(I64TruncF32S),
+            O::I64TruncF32U => unary!(I64TruncF32U),
+            O::I64TruncF64S => unary!(I64TruncF64S),
+            O::I64TruncF64U => unary!(I64TruncF64U),
+            O::F32ConvertI32S => unary!(F32ConvertI32S),
+            O::F32ConvertI32U => unary!(F32ConvertI32U),
+            O::F32ConvertI64S => unary!(F32ConvertI64S),
+            O::F32ConvertI64U => unary!(F32ConvertI64U),
+            O::F32DemoteF64 => unary!(F32DemoteF64),
+            O::F64ConvertI32S => unary!(F64ConvertI32S),
+            O::F64ConvertI32U => unary!(F64ConvertI32U),
+            O::F64ConvertI64S => unary!(F64ConvertI64S),
+            O::F64ConvertI64U => unary!(F64ConvertI64U),
+            O::F64PromoteF32 => unary!(F64PromoteF32),
+            O::I32ReinterpretF32 => unary!(I32ReinterpretF32),
+            O::I64ReinterpretF64 => unary!(I64ReinterpretF64),
+            O::F32ReinterpretI32 => unary!(F32ReinterpretI32),
+            O::F64ReinterpretI64 => unary!(F64ReinterpretI64),
+            O::I32Extend8S => unary!(I32Extend8S),
+            O::I32Extend16S => unary!(I32Extend16S),
+            O::I64Extend8S => unary!(I64Extend8S),
+            O::I64Extend16S => unary!(I64Extend16S),
+            O::I64Extend32S => unary!(I64Extend32S),
+            O::I32TruncSatF32S => unary!(I32TruncSatF32S),
+            O::I32TruncSatF32U => unary!(I32TruncSatF32U),
+            O::I32TruncSatF64S => unary!(I32TruncSatF64S),
+            O::I32TruncSatF64U => unary!(I32TruncSatF64U),
+            O::I64TruncSatF32S => unary!(I64TruncSatF32S),
+            O::I64TruncSatF32U => unary!(I64TruncSatF32U),
+            O::I64TruncSatF64S => unary!(I64TruncSatF64S),
+            O::I64TruncSatF64U => unary!(I64TruncSatF64U),
+            other => return Err(unsupported(other)),
+        }
+        Ok(())
+    }
+}
+
+/// Value types the interpreter can hold in one slot.
+pub fn fits_in_slot(ty: ValType) -> bool {
+    !matches!(ty, ValType::V128)
+}
