@@ -186,11 +186,18 @@ fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: &Frame) -> Result<
             .min(limit.max(end));
         stacks.slots.resize(new_len, 0);
     }
-    let locals = frame.base + func.num_params as usize..frame.base + func.num_locals as usize;
-    stacks.slots[locals].fill(0);
-    let constants_start = frame.base + func.num_locals as usize;
-    stacks.slots[constants_start..constants_start + func.constants.len()]
-        .copy_from_slice(&func.constants);
+    // Loops, not `fill`/`copy_from_slice`: locals and constant pools are a handful of
+    // values, below the break-even of a `memset`/`memcpy` call.
+    let frame_slots = &mut stacks.slots[frame.base..end];
+    for slot in &mut frame_slots[func.num_params as usize..func.num_locals as usize] {
+        *slot = 0;
+    }
+    for (slot, constant) in frame_slots[func.num_locals as usize..]
+        .iter_mut()
+        .zip(func.constants.iter())
+    {
+        *slot = *constant;
+    }
     Ok(())
 }
 
@@ -331,487 +338,451 @@ fn run(
         let op = unsafe { *code.add(frame.pc) };
         frame.pc += 1;
 
-        macro_rules! binary_arms {
-            ($($name:ident $ty:ident |$a:ident, $b:ident| $body:expr;)*) => {
+        // The lists of `ir.rs` are gathered by chained macros into one `match`, so
+        // dispatch is a single jump table.
+        macro_rules! gather_trapping_binary { ($($t:tt)*) => { crate::for_each_trapping_binary!(gather_unary $($t)*) } }
+        macro_rules! gather_unary { ($($t:tt)*) => { crate::for_each_unary!(gather_trapping_unary $($t)*) } }
+        macro_rules! gather_trapping_unary { ($($t:tt)*) => { crate::for_each_trapping_unary!(gather_load $($t)*) } }
+        macro_rules! gather_load { ($($t:tt)*) => { crate::for_each_load!(gather_store $($t)*) } }
+        macro_rules! gather_store { ($($t:tt)*) => { crate::for_each_store!(gather_branch_compare $($t)*) } }
+        macro_rules! gather_branch_compare { ($($t:tt)*) => { crate::for_each_branch_compare!(dispatch $($t)*) } }
+        macro_rules! dispatch {
+            (
+                binary: { $($bname:ident $bty:ident |$ba:ident, $bb:ident| $bbody:expr;)* }
+                trapping_binary: { $($tbname:ident $tbty:ident $tbfunction:path;)* }
+                unary: { $($uname:ident $uty:ident |$ua:ident| $ubody:expr;)* }
+                trapping_unary: { $($tuname:ident $tuty:ident $tufunction:path;)* }
+                load: { $($lname:ident $lty:ident |$lv:ident| $lconvert:expr;)* }
+                store: { $($sname:ident $sty:ident;)* }
+                branch_compare: { $($brname:ident $brty:ident |$bra:ident, $brb:ident| $brbody:expr;)* }
+            ) => {
                 match op {
-                    $( Op::$name { dst, lhs, rhs } => {
-                        let $a = <$ty as FromSlot>::from_slot(get!(lhs));
-                        let $b = <$ty as FromSlot>::from_slot(get!(rhs));
-                        set!(dst, IntoSlot::into_slot($body));
-                        continue;
-                    } )*
-                    _ => {}
-                }
-            };
-        }
-        macro_rules! trapping_binary_arms {
-            ($($name:ident $ty:ident $function:path;)*) => {
-                match op {
-                    $( Op::$name { dst, lhs, rhs } => {
-                        let a = <$ty as FromSlot>::from_slot(get!(lhs));
-                        let b = <$ty as FromSlot>::from_slot(get!(rhs));
-                        match $function(a, b) {
-                            Ok(value) => set!(dst, IntoSlot::into_slot(value)),
-                            Err(code) => trap!(code),
-                        }
-                        continue;
-                    } )*
-                    _ => {}
-                }
-            };
-        }
-        macro_rules! unary_arms {
-            ($($name:ident $ty:ident |$a:ident| $body:expr;)*) => {
-                match op {
-                    $( Op::$name { dst, src } => {
-                        let $a = <$ty as FromSlot>::from_slot(get!(src));
-                        set!(dst, IntoSlot::into_slot($body));
-                        continue;
-                    } )*
-                    _ => {}
-                }
-            };
-        }
-        macro_rules! trapping_unary_arms {
-            ($($name:ident $ty:ident $function:path;)*) => {
-                match op {
-                    $( Op::$name { dst, src } => {
-                        let a = <$ty as FromSlot>::from_slot(get!(src));
-                        match $function(a) {
-                            Ok(value) => set!(dst, IntoSlot::into_slot(value)),
-                            Err(code) => trap!(code),
-                        }
-                        continue;
-                    } )*
-                    _ => {}
-                }
-            };
-        }
-        macro_rules! load_arms {
-            ($($name:ident $ty:ident |$v:ident| $convert:expr;)*) => {
-                match op {
-                    $( Op::$name { dst, addr, offset } => {
-                        let address = effective_address!(addr, offset, size_of::<$ty>());
-                        // SAFETY: `address + size <= memory_length` was checked, and
-                        // `memory_base..+memory_length` is the accessible memory.
-                        let $v = <$ty>::from_le(unsafe {
-                            std::ptr::read_unaligned(memory_base.add(address).cast::<$ty>())
-                        });
-                        set!(dst, $convert);
-                        continue;
-                    } )*
-                    _ => {}
-                }
-            };
-        }
-        macro_rules! store_arms {
-            ($($name:ident $ty:ident;)*) => {
-                match op {
-                    $( Op::$name { addr, value, offset } => {
-                        let address = effective_address!(addr, offset, size_of::<$ty>());
-                        let value = (get!(value) as $ty).to_le();
-                        // SAFETY: as for loads.
-                        unsafe { std::ptr::write_unaligned(memory_base.add(address).cast::<$ty>(), value) };
-                        continue;
-                    } )*
-                    _ => {}
-                }
-            };
-        }
-        macro_rules! branch_compare_arms {
-            ($($name:ident $ty:ident |$a:ident, $b:ident| $body:expr;)*) => {
-                match op {
-                    $( Op::$name { lhs, rhs, target } => {
-                        let $a = <$ty as FromSlot>::from_slot(get!(lhs));
-                        let $b = <$ty as FromSlot>::from_slot(get!(rhs));
-                        if $body {
+                    Op::Copy { dst, src } => set!(dst, get!(src)),
+                    Op::Branch { target } => frame.pc = target as usize,
+                    Op::BranchIfNonZero { condition, target } => {
+                        if get!(condition) as u32 != 0 {
                             frame.pc = target as usize;
                         }
-                        continue;
+                    }
+                    Op::BranchIfZero { condition, target } => {
+                        if get!(condition) as u32 == 0 {
+                            frame.pc = target as usize;
+                        }
+                    }
+                    $( Op::$brname { lhs, rhs, target } => {
+                        let $bra = <$brty as FromSlot>::from_slot(get!(lhs));
+                        let $brb = <$brty as FromSlot>::from_slot(get!(rhs));
+                        if $brbody {
+                            frame.pc = target as usize;
+                        }
                     } )*
-                    _ => {}
+                    $( Op::$bname { dst, lhs, rhs } => {
+                        let $ba = <$bty as FromSlot>::from_slot(get!(lhs));
+                        let $bb = <$bty as FromSlot>::from_slot(get!(rhs));
+                        set!(dst, IntoSlot::into_slot($bbody));
+                    } )*
+                    $( Op::$tbname { dst, lhs, rhs } => {
+                        let a = <$tbty as FromSlot>::from_slot(get!(lhs));
+                        let b = <$tbty as FromSlot>::from_slot(get!(rhs));
+                        match $tbfunction(a, b) {
+                            Ok(value) => set!(dst, IntoSlot::into_slot(value)),
+                            Err(code) => trap!(code),
+                        }
+                    } )*
+                    $( Op::$uname { dst, src } => {
+                        let $ua = <$uty as FromSlot>::from_slot(get!(src));
+                        set!(dst, IntoSlot::into_slot($ubody));
+                    } )*
+                    $( Op::$tuname { dst, src } => {
+                        let a = <$tuty as FromSlot>::from_slot(get!(src));
+                        match $tufunction(a) {
+                            Ok(value) => set!(dst, IntoSlot::into_slot(value)),
+                            Err(code) => trap!(code),
+                        }
+                    } )*
+                    $( Op::$lname { dst, addr, offset } => {
+                        let address = effective_address!(addr, offset, size_of::<$lty>());
+                        // SAFETY: `address + size <= memory_length` was checked, and
+                        // `memory_base..+memory_length` is the accessible memory.
+                        let $lv = <$lty>::from_le(unsafe {
+                            std::ptr::read_unaligned(memory_base.add(address).cast::<$lty>())
+                        });
+                        set!(dst, $lconvert);
+                    } )*
+                    $( Op::$sname { addr, value, offset } => {
+                        let address = effective_address!(addr, offset, size_of::<$sty>());
+                        let value = (get!(value) as $sty).to_le();
+                        // SAFETY: as for loads.
+                        unsafe { std::ptr::write_unaligned(memory_base.add(address).cast::<$sty>(), value) };
+                    } )*
+                    other => slow_path!(other),
                 }
             };
         }
 
-        // Control and state instructions first: they are the hottest after arithmetic.
-        match op {
-            Op::Copy { dst, src } => {
-                set!(dst, get!(src));
-                continue;
-            }
-            Op::Branch { target } => {
-                frame.pc = target as usize;
-                continue;
-            }
-            Op::BranchIfNonZero { condition, target } => {
-                if get!(condition) as u32 != 0 {
-                    frame.pc = target as usize;
-                }
-                continue;
-            }
-            Op::BranchIfZero { condition, target } => {
-                if get!(condition) as u32 == 0 {
-                    frame.pc = target as usize;
-                }
-                continue;
-            }
-            _ => {}
-        }
-        crate::for_each_branch_compare!(branch_compare_arms);
-        crate::for_each_binary!(binary_arms);
-        crate::for_each_trapping_binary!(trapping_binary_arms);
-        crate::for_each_unary!(unary_arms);
-        crate::for_each_trapping_unary!(trapping_unary_arms);
-        crate::for_each_load!(load_arms);
-        crate::for_each_store!(store_arms);
-
-        match op {
-            Op::Trap { code } => {
-                let code = TrapCode::ALL
-                    .get(code as usize)
-                    .copied()
-                    .unwrap_or(TrapCode::Unreachable);
-                trap!(code);
-            }
-            Op::Select {
-                dst,
-                condition,
-                if_true,
-            } => {
-                // SAFETY: the translator always emits a `SelectOperand` after a `Select`.
-                let Op::SelectOperand { if_false } = (unsafe { *code.add(frame.pc) }) else {
-                    unreachable!("a Select is followed by its SelectOperand")
-                };
-                frame.pc += 1;
-                let value = if get!(condition) as u32 != 0 {
-                    get!(if_true)
-                } else {
-                    get!(if_false)
-                };
-                set!(dst, value);
-            }
-            Op::CopyMany { dst, src, count } => {
-                for offset in 0..count {
-                    set!(Slot(dst.0 + offset), get!(Slot(src.0 + offset)));
-                }
-            }
-            Op::BranchTable { index, len } => {
-                let index = (get!(index) as u32).min(len);
-                frame.pc += index as usize;
-            }
-            Op::Return {} | Op::ReturnOne { .. } | Op::ReturnMany { .. } => {
-                match op {
-                    Op::ReturnOne { src } => set!(Slot(0), get!(src)),
-                    Op::ReturnMany { first, count } => {
-                        for offset in 0..count {
-                            set!(Slot(offset), get!(Slot(first.0 + offset)));
-                        }
-                    }
-                    _ => {}
-                }
-                match stacks.frames.pop() {
-                    Some(caller) => {
-                        frame = caller;
-                        load_frame_state!();
-                    }
-                    None => {
-                        // SAFETY: `frame.func` is live.
-                        let results = unsafe { (*frame.func).num_results } as usize;
-                        values[..results].copy_from_slice(&stacks.slots[..results]);
-                        return Ok(());
-                    }
-                }
-            }
-            Op::Call { function, args } => {
-                // SAFETY: `frame.module` is live (module invariants).
-                let module = unsafe { &*frame.module };
-                let callee = if function < module.info.num_imported_functions {
-                    instance_entity!().funcs[function as usize]
-                } else {
-                    // Calls within the instance skip the store's function table.
-                    if stacks.frames.len() >= depth_limit {
-                        trap!(TrapCode::StackOverflow);
-                    }
-                    // SAFETY: `frame.module_code` is live.
-                    let module_code = unsafe { &*frame.module_code };
-                    let func = match module_code.function(module, function) {
-                        Ok(func) => func as *const CompiledFunc,
-                        Err(mut error) => {
-                            error.backtrace = backtrace(&frame, &stacks.frames);
-                            return Err(error);
-                        }
-                    };
-                    let callee_frame = Frame {
-                        func,
-                        func_index: function,
-                        pc: 0,
-                        base: frame.base + args.0 as usize,
-                        ..frame
-                    };
-                    if let Err(code) = initialize_frame(stacks, value_limit, &callee_frame) {
+        macro_rules! slow_path {
+            ($op:expr) => {
+                match $op {
+                    Op::Trap { code } => {
+                        let code = TrapCode::ALL
+                            .get(code as usize)
+                            .copied()
+                            .unwrap_or(TrapCode::Unreachable);
                         trap!(code);
                     }
-                    stacks.frames.push(frame);
-                    frame = callee_frame;
-                    load_frame_state!();
-                    continue;
-                };
-                if let Err(mut error) = call_function(
-                    store,
-                    data,
-                    stacks,
-                    &mut frame,
-                    callee,
-                    args,
-                    depth_limit,
-                    value_limit,
-                ) {
-                    if error.backtrace.is_empty() {
-                        error.backtrace = backtrace(&frame, &stacks.frames);
+                    Op::Select {
+                        dst,
+                        condition,
+                        if_true,
+                    } => {
+                        // SAFETY: the translator always emits a `SelectOperand` after a `Select`.
+                        let Op::SelectOperand { if_false } = (unsafe { *code.add(frame.pc) })
+                        else {
+                            unreachable!("a Select is followed by its SelectOperand")
+                        };
+                        frame.pc += 1;
+                        let value = if get!(condition) as u32 != 0 {
+                            get!(if_true)
+                        } else {
+                            get!(if_false)
+                        };
+                        set!(dst, value);
                     }
-                    return Err(error);
-                }
-                load_frame_state!();
-            }
-            Op::CallIndirect {
-                type_index,
-                args,
-                table,
-            } => {
-                // SAFETY: `frame.module` is live.
-                let module = unsafe { &*frame.module };
-                let expected = module.type_ids[type_index as usize];
-                let num_params = module.info.types[type_index as usize].params().len() as u32;
-                let element_index = get!(Slot(args.0 + num_params)) as u32;
-                let table_id = instance_entity!().tables[table as usize];
-                let element = match store.table(table_id).get(element_index as u64) {
-                    Ok(element) => element,
-                    Err(_) => trap!(TrapCode::UndefinedElement),
-                };
-                let Some(callee) = decode_func_ref(element) else {
-                    trap!(TrapCode::IndirectCallToNull);
-                };
-                if store.func(callee).type_id() != expected {
-                    trap!(TrapCode::BadSignature);
-                }
-                if let Err(mut error) = call_function(
-                    store,
-                    data,
-                    stacks,
-                    &mut frame,
-                    callee,
-                    args,
-                    depth_limit,
-                    value_limit,
-                ) {
-                    if error.backtrace.is_empty() {
-                        error.backtrace = backtrace(&frame, &stacks.frames);
+                    Op::CopyMany { dst, src, count } => {
+                        for offset in 0..count {
+                            set!(Slot(dst.0 + offset), get!(Slot(src.0 + offset)));
+                        }
                     }
-                    return Err(error);
-                }
-                load_frame_state!();
-            }
-            Op::GlobalGet { dst, global } => {
-                let id = instance_entity!().globals[global as usize];
-                set!(dst, store.global(id).value.get_u64());
-            }
-            Op::GlobalSet { src, global } => {
-                let id = instance_entity!().globals[global as usize];
-                store.global_mut(id).value.set_u64(get!(src));
-            }
-            Op::MemorySize { dst, memory } => {
-                let id = instance_entity!().memories[memory as usize];
-                let memory = store.memory(id);
-                let pages = memory.size_in_pages();
-                set!(
-                    dst,
-                    if memory.ty().memory64 {
-                        pages
-                    } else {
-                        pages as u32 as u64
+                    Op::BranchTable { index, len } => {
+                        let index = (get!(index) as u32).min(len);
+                        frame.pc += index as usize;
                     }
-                );
-            }
-            Op::MemoryGrow { dst, delta, memory } => {
-                let id = instance_entity!().memories[memory as usize];
-                let memory = store.memory_mut(id);
-                let memory64 = memory.ty().memory64;
-                let delta = if memory64 {
-                    get!(delta)
-                } else {
-                    get!(delta) as u32 as u64
-                };
-                let result = match memory.grow(delta) {
-                    Some(old) => old,
-                    None if memory64 => u64::MAX,
-                    None => u32::MAX as u64,
-                };
-                set!(dst, result);
-                load_memory!();
-            }
-            Op::MemoryFill { operands, memory } => {
-                let destination = get!(operands) as u32 as u64;
-                let value = get!(Slot(operands.0 + 1)) as u8;
-                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                let id = instance_entity!().memories[memory as usize];
-                let memory = store.memory_mut(id);
-                match kestrel_vm::memory::checked_range(destination, len, memory.size_in_bytes()) {
-                    Ok(range) => memory.data_mut()[range].fill(value),
-                    Err(code) => trap!(code),
+                    Op::Return {} | Op::ReturnOne { .. } | Op::ReturnMany { .. } => {
+                        match op {
+                            Op::ReturnOne { src } => set!(Slot(0), get!(src)),
+                            Op::ReturnMany { first, count } => {
+                                for offset in 0..count {
+                                    set!(Slot(offset), get!(Slot(first.0 + offset)));
+                                }
+                            }
+                            _ => {}
+                        }
+                        match stacks.frames.pop() {
+                            Some(caller) => {
+                                frame = caller;
+                                load_frame_state!();
+                            }
+                            None => {
+                                // SAFETY: `frame.func` is live.
+                                let results = unsafe { (*frame.func).num_results } as usize;
+                                values[..results].copy_from_slice(&stacks.slots[..results]);
+                                return Ok(());
+                            }
+                        }
+                    }
+                    Op::Call { function, args } => {
+                        // SAFETY: `frame.module` is live (module invariants).
+                        let module = unsafe { &*frame.module };
+                        let callee = if function < module.info.num_imported_functions {
+                            instance_entity!().funcs[function as usize]
+                        } else {
+                            // Calls within the instance skip the store's function table.
+                            if stacks.frames.len() >= depth_limit {
+                                trap!(TrapCode::StackOverflow);
+                            }
+                            // SAFETY: `frame.module_code` is live.
+                            let module_code = unsafe { &*frame.module_code };
+                            let func = match module_code.function(module, function) {
+                                Ok(func) => func as *const CompiledFunc,
+                                Err(mut error) => {
+                                    error.backtrace = backtrace(&frame, &stacks.frames);
+                                    return Err(error);
+                                }
+                            };
+                            let callee_frame = Frame {
+                                func,
+                                func_index: function,
+                                pc: 0,
+                                base: frame.base + args.0 as usize,
+                                ..frame
+                            };
+                            if let Err(code) = initialize_frame(stacks, value_limit, &callee_frame)
+                            {
+                                trap!(code);
+                            }
+                            stacks.frames.push(frame);
+                            frame = callee_frame;
+                            load_frame_state!();
+                            continue;
+                        };
+                        if let Err(mut error) = call_function(
+                            store,
+                            data,
+                            stacks,
+                            &mut frame,
+                            callee,
+                            args,
+                            depth_limit,
+                            value_limit,
+                        ) {
+                            if error.backtrace.is_empty() {
+                                error.backtrace = backtrace(&frame, &stacks.frames);
+                            }
+                            return Err(error);
+                        }
+                        load_frame_state!();
+                    }
+                    Op::CallIndirect {
+                        type_index,
+                        args,
+                        table,
+                    } => {
+                        // SAFETY: `frame.module` is live.
+                        let module = unsafe { &*frame.module };
+                        let expected = module.type_ids[type_index as usize];
+                        let num_params =
+                            module.info.types[type_index as usize].params().len() as u32;
+                        let element_index = get!(Slot(args.0 + num_params)) as u32;
+                        let table_id = instance_entity!().tables[table as usize];
+                        let element = match store.table(table_id).get(element_index as u64) {
+                            Ok(element) => element,
+                            Err(_) => trap!(TrapCode::UndefinedElement),
+                        };
+                        let Some(callee) = decode_func_ref(element) else {
+                            trap!(TrapCode::IndirectCallToNull);
+                        };
+                        if store.func(callee).type_id() != expected {
+                            trap!(TrapCode::BadSignature);
+                        }
+                        if let Err(mut error) = call_function(
+                            store,
+                            data,
+                            stacks,
+                            &mut frame,
+                            callee,
+                            args,
+                            depth_limit,
+                            value_limit,
+                        ) {
+                            if error.backtrace.is_empty() {
+                                error.backtrace = backtrace(&frame, &stacks.frames);
+                            }
+                            return Err(error);
+                        }
+                        load_frame_state!();
+                    }
+                    Op::GlobalGet { dst, global } => {
+                        let id = instance_entity!().globals[global as usize];
+                        set!(dst, store.global(id).value.get_u64());
+                    }
+                    Op::GlobalSet { src, global } => {
+                        let id = instance_entity!().globals[global as usize];
+                        store.global_mut(id).value.set_u64(get!(src));
+                    }
+                    Op::MemorySize { dst, memory } => {
+                        let id = instance_entity!().memories[memory as usize];
+                        let memory = store.memory(id);
+                        let pages = memory.size_in_pages();
+                        set!(
+                            dst,
+                            if memory.ty().memory64 {
+                                pages
+                            } else {
+                                pages as u32 as u64
+                            }
+                        );
+                    }
+                    Op::MemoryGrow { dst, delta, memory } => {
+                        let id = instance_entity!().memories[memory as usize];
+                        let memory = store.memory_mut(id);
+                        let memory64 = memory.ty().memory64;
+                        let delta = if memory64 {
+                            get!(delta)
+                        } else {
+                            get!(delta) as u32 as u64
+                        };
+                        let result = match memory.grow(delta) {
+                            Some(old) => old,
+                            None if memory64 => u64::MAX,
+                            None => u32::MAX as u64,
+                        };
+                        set!(dst, result);
+                        load_memory!();
+                    }
+                    Op::MemoryFill { operands, memory } => {
+                        let destination = get!(operands) as u32 as u64;
+                        let value = get!(Slot(operands.0 + 1)) as u8;
+                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                        let id = instance_entity!().memories[memory as usize];
+                        let memory = store.memory_mut(id);
+                        match kestrel_vm::memory::checked_range(
+                            destination,
+                            len,
+                            memory.size_in_bytes(),
+                        ) {
+                            Ok(range) => memory.data_mut()[range].fill(value),
+                            Err(code) => trap!(code),
+                        }
+                    }
+                    Op::MemoryCopy {
+                        operands,
+                        destination_memory,
+                        source_memory,
+                    } => {
+                        let destination = get!(operands) as u32 as u64;
+                        let source = get!(Slot(operands.0 + 1)) as u32 as u64;
+                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                        let instance = instance_entity!();
+                        let destination_id = instance.memories[destination_memory as usize];
+                        let source_id = instance.memories[source_memory as usize];
+                        if let Err(code) =
+                            copy_memory(store, destination_id, destination, source_id, source, len)
+                        {
+                            trap!(code);
+                        }
+                    }
+                    Op::MemoryInit {
+                        operands,
+                        memory,
+                        segment,
+                    } => {
+                        let destination = get!(operands) as u32 as u64;
+                        let source = get!(Slot(operands.0 + 1)) as u32 as u64;
+                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                        let instance = instance_entity!();
+                        let module = instance.module.clone();
+                        let bytes = if instance.dropped_data[segment as usize] {
+                            &[][..]
+                        } else {
+                            module.info.data_bytes(&module.info.data[segment as usize])
+                        };
+                        let id = instance.memories[memory as usize];
+                        let result = kestrel_vm::memory::checked_range(source, len, bytes.len())
+                            .and_then(|range| {
+                                store.memory_mut(id).write(destination, &bytes[range])
+                            });
+                        if let Err(code) = result {
+                            trap!(code);
+                        }
+                    }
+                    Op::DataDrop { segment } => {
+                        let instance = frame.instance;
+                        store.instances[instance.index()].dropped_data[segment as usize] = true;
+                    }
+                    Op::TableGet { dst, index, table } => {
+                        let id = instance_entity!().tables[table as usize];
+                        match store.table(id).get(get!(index) as u32 as u64) {
+                            Ok(value) => set!(dst, value),
+                            Err(code) => trap!(code),
+                        }
+                    }
+                    Op::TableSet {
+                        index,
+                        value,
+                        table,
+                    } => {
+                        let id = instance_entity!().tables[table as usize];
+                        if let Err(code) = store
+                            .table_mut(id)
+                            .set(get!(index) as u32 as u64, get!(value))
+                        {
+                            trap!(code);
+                        }
+                    }
+                    Op::TableSize { dst, table } => {
+                        let id = instance_entity!().tables[table as usize];
+                        set!(dst, store.table(id).size());
+                    }
+                    Op::TableGrow {
+                        dst,
+                        operands,
+                        table,
+                    } => {
+                        let id = instance_entity!().tables[table as usize];
+                        let (init, delta) =
+                            (get!(operands), get!(Slot(operands.0 + 1)) as u32 as u64);
+                        let result = store.table_mut(id).grow(delta, init);
+                        set!(dst, result.map_or(u32::MAX as u64, |old| old));
+                    }
+                    Op::TableFill { operands, table } => {
+                        let start = get!(operands) as u32 as u64;
+                        let value = get!(Slot(operands.0 + 1));
+                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                        let id = instance_entity!().tables[table as usize];
+                        if let Err(code) = store.table_mut(id).fill(start, value, len) {
+                            trap!(code);
+                        }
+                    }
+                    Op::TableCopy {
+                        operands,
+                        destination_table,
+                        source_table,
+                    } => {
+                        let destination = get!(operands) as u32 as u64;
+                        let source = get!(Slot(operands.0 + 1)) as u32 as u64;
+                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                        let instance = instance_entity!();
+                        let destination_id = instance.tables[destination_table as usize];
+                        let source_id = instance.tables[source_table as usize];
+                        let result = if destination_id == source_id {
+                            store
+                                .table_mut(destination_id)
+                                .copy_within(destination, source, len)
+                        } else {
+                            kestrel_vm::table::bounds(source, len, store.table(source_id).size())
+                                .and_then(|range| {
+                                    let values = store.table(source_id).elements()[range].to_vec();
+                                    store.table_mut(destination_id).write(destination, &values)
+                                })
+                        };
+                        if let Err(code) = result {
+                            trap!(code);
+                        }
+                    }
+                    Op::TableInit {
+                        operands,
+                        table,
+                        segment,
+                    } => {
+                        let destination = get!(operands) as u32 as u64;
+                        let source = get!(Slot(operands.0 + 1)) as u32 as u64;
+                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
+                        let instance = instance_entity!();
+                        let module = instance.module.clone();
+                        let id = instance.tables[table as usize];
+                        let values = if instance.dropped_elements[segment as usize] {
+                            Vec::new()
+                        } else {
+                            kestrel_vm::instance::element_values(
+                                store,
+                                frame.instance,
+                                &module.info.elements[segment as usize].items,
+                            )
+                        };
+                        let result = kestrel_vm::table::bounds(source, len, values.len() as u64)
+                            .and_then(|range| {
+                                store.table_mut(id).write(destination, &values[range])
+                            });
+                        if let Err(code) = result {
+                            trap!(code);
+                        }
+                    }
+                    Op::ElemDrop { segment } => {
+                        let instance = frame.instance;
+                        store.instances[instance.index()].dropped_elements[segment as usize] = true;
+                    }
+                    Op::RefFunc { dst, function } => {
+                        let id = instance_entity!().funcs[function as usize];
+                        set!(dst, encode_func_ref(Some(id)));
+                    }
+                    Op::RefIsNull { dst, src } => set!(dst, (get!(src) == 0) as u64),
+                    // Handled by the generated arms of `dispatch`.
+                    _ => unreachable!("every instruction has a handler"),
                 }
-            }
-            Op::MemoryCopy {
-                operands,
-                destination_memory,
-                source_memory,
-            } => {
-                let destination = get!(operands) as u32 as u64;
-                let source = get!(Slot(operands.0 + 1)) as u32 as u64;
-                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                let instance = instance_entity!();
-                let destination_id = instance.memories[destination_memory as usize];
-                let source_id = instance.memories[source_memory as usize];
-                if let Err(code) =
-                    copy_memory(store, destination_id, destination, source_id, source, len)
-                {
-                    trap!(code);
-                }
-            }
-            Op::MemoryInit {
-                operands,
-                memory,
-                segment,
-            } => {
-                let destination = get!(operands) as u32 as u64;
-                let source = get!(Slot(operands.0 + 1)) as u32 as u64;
-                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                let instance = instance_entity!();
-                let module = instance.module.clone();
-                let bytes = if instance.dropped_data[segment as usize] {
-                    &[][..]
-                } else {
-                    module.info.data_bytes(&module.info.data[segment as usize])
-                };
-                let id = instance.memories[memory as usize];
-                let result = kestrel_vm::memory::checked_range(source, len, bytes.len())
-                    .and_then(|range| store.memory_mut(id).write(destination, &bytes[range]));
-                if let Err(code) = result {
-                    trap!(code);
-                }
-            }
-            Op::DataDrop { segment } => {
-                let instance = frame.instance;
-                store.instances[instance.index()].dropped_data[segment as usize] = true;
-            }
-            Op::TableGet { dst, index, table } => {
-                let id = instance_entity!().tables[table as usize];
-                match store.table(id).get(get!(index) as u32 as u64) {
-                    Ok(value) => set!(dst, value),
-                    Err(code) => trap!(code),
-                }
-            }
-            Op::TableSet {
-                index,
-                value,
-                table,
-            } => {
-                let id = instance_entity!().tables[table as usize];
-                if let Err(code) = store
-                    .table_mut(id)
-                    .set(get!(index) as u32 as u64, get!(value))
-                {
-                    trap!(code);
-                }
-            }
-            Op::TableSize { dst, table } => {
-                let id = instance_entity!().tables[table as usize];
-                set!(dst, store.table(id).size());
-            }
-            Op::TableGrow {
-                dst,
-                operands,
-                table,
-            } => {
-                let id = instance_entity!().tables[table as usize];
-                let (init, delta) = (get!(operands), get!(Slot(operands.0 + 1)) as u32 as u64);
-                let result = store.table_mut(id).grow(delta, init);
-                set!(dst, result.map_or(u32::MAX as u64, |old| old));
-            }
-            Op::TableFill { operands, table } => {
-                let start = get!(operands) as u32 as u64;
-                let value = get!(Slot(operands.0 + 1));
-                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                let id = instance_entity!().tables[table as usize];
-                if let Err(code) = store.table_mut(id).fill(start, value, len) {
-                    trap!(code);
-                }
-            }
-            Op::TableCopy {
-                operands,
-                destination_table,
-                source_table,
-            } => {
-                let destination = get!(operands) as u32 as u64;
-                let source = get!(Slot(operands.0 + 1)) as u32 as u64;
-                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                let instance = instance_entity!();
-                let destination_id = instance.tables[destination_table as usize];
-                let source_id = instance.tables[source_table as usize];
-                let result = if destination_id == source_id {
-                    store
-                        .table_mut(destination_id)
-                        .copy_within(destination, source, len)
-                } else {
-                    kestrel_vm::table::bounds(source, len, store.table(source_id).size()).and_then(
-                        |range| {
-                            let values = store.table(source_id).elements()[range].to_vec();
-                            store.table_mut(destination_id).write(destination, &values)
-                        },
-                    )
-                };
-                if let Err(code) = result {
-                    trap!(code);
-                }
-            }
-            Op::TableInit {
-                operands,
-                table,
-                segment,
-            } => {
-                let destination = get!(operands) as u32 as u64;
-                let source = get!(Slot(operands.0 + 1)) as u32 as u64;
-                let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                let instance = instance_entity!();
-                let module = instance.module.clone();
-                let id = instance.tables[table as usize];
-                let values = if instance.dropped_elements[segment as usize] {
-                    Vec::new()
-                } else {
-                    kestrel_vm::instance::element_values(
-                        store,
-                        frame.instance,
-                        &module.info.elements[segment as usize].items,
-                    )
-                };
-                let result = kestrel_vm::table::bounds(source, len, values.len() as u64)
-                    .and_then(|range| store.table_mut(id).write(destination, &values[range]));
-                if let Err(code) = result {
-                    trap!(code);
-                }
-            }
-            Op::ElemDrop { segment } => {
-                let instance = frame.instance;
-                store.instances[instance.index()].dropped_elements[segment as usize] = true;
-            }
-            Op::RefFunc { dst, function } => {
-                let id = instance_entity!().funcs[function as usize];
-                set!(dst, encode_func_ref(Some(id)));
-            }
-            Op::RefIsNull { dst, src } => set!(dst, (get!(src) == 0) as u64),
-            // Handled by the generated arms above.
-            _ => unreachable!("every instruction has a handler"),
+            };
         }
+
+        crate::for_each_binary!(gather_trapping_binary);
     }
 }
 

@@ -54,13 +54,17 @@ macro_rules! immediate_fields {
 }
 immediate_fields!(u32, i32);
 
+// Each `for_each_*` macro calls `$m! { <carried tokens> <list name>: { <list> } }`, so a
+// caller can chain them (each step carrying the lists gathered so far) and generate one
+// `match` from all of them.
+
 /// Numeric instructions with two operands and a result that cannot trap:
 /// `name, operand type, |a, b| expression`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_binary {
-    ($m:ident) => {
-        $m! {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* binary: {
             I32Add i32 |a, b| a.wrapping_add(b);
             I32Sub i32 |a, b| a.wrapping_sub(b);
             I32Mul i32 |a, b| a.wrapping_mul(b);
@@ -129,7 +133,7 @@ macro_rules! for_each_binary {
             F64Gt f64 |a, b| a > b;
             F64Le f64 |a, b| a <= b;
             F64Ge f64 |a, b| a >= b;
-        }
+        } }
     };
 }
 
@@ -137,8 +141,8 @@ macro_rules! for_each_binary {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_trapping_binary {
-    ($m:ident) => {
-        $m! {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* trapping_binary: {
             I32DivS i32 numeric::i32_div_s;
             I32DivU u32 numeric::i32_div_u;
             I32RemS i32 numeric::i32_rem_s;
@@ -147,7 +151,7 @@ macro_rules! for_each_trapping_binary {
             I64DivU u64 numeric::i64_div_u;
             I64RemS i64 numeric::i64_rem_s;
             I64RemU u64 numeric::i64_rem_u;
-        }
+        } }
     };
 }
 
@@ -155,8 +159,8 @@ macro_rules! for_each_trapping_binary {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_unary {
-    ($m:ident) => {
-        $m! {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* unary: {
             I32Clz i32 |a| a.leading_zeros() as i32;
             I32Ctz i32 |a| a.trailing_zeros() as i32;
             I32Popcnt i32 |a| a.count_ones() as i32;
@@ -209,7 +213,7 @@ macro_rules! for_each_unary {
             I64TruncSatF32U f32 |a| numeric::i64_trunc_sat_f32_u(a);
             I64TruncSatF64S f64 |a| numeric::i64_trunc_sat_f64_s(a);
             I64TruncSatF64U f64 |a| numeric::i64_trunc_sat_f64_u(a);
-        }
+        } }
     };
 }
 
@@ -217,8 +221,8 @@ macro_rules! for_each_unary {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_trapping_unary {
-    ($m:ident) => {
-        $m! {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* trapping_unary: {
             I32TruncF32S f32 numeric::i32_trunc_f32_s;
             I32TruncF32U f32 numeric::i32_trunc_f32_u;
             I32TruncF64S f64 numeric::i32_trunc_f64_s;
@@ -227,7 +231,7 @@ macro_rules! for_each_trapping_unary {
             I64TruncF32U f32 numeric::i64_trunc_f32_u;
             I64TruncF64S f64 numeric::i64_trunc_f64_s;
             I64TruncF64U f64 numeric::i64_trunc_f64_u;
-        }
+        } }
     };
 }
 
@@ -236,8 +240,8 @@ macro_rules! for_each_trapping_unary {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_load {
-    ($m:ident) => {
-        $m! {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* load: {
             I32Load u32 |v| v as u64;
             I64Load u64 |v| v;
             F32Load u32 |v| v as u64;
@@ -252,7 +256,7 @@ macro_rules! for_each_load {
             I64Load16U u16 |v| v as u64;
             I64Load32S i32 |v| v as i64 as u64;
             I64Load32U u32 |v| v as u64;
-        }
+        } }
     };
 }
 
@@ -260,8 +264,8 @@ macro_rules! for_each_load {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_store {
-    ($m:ident) => {
-        $m! {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* store: {
             I32Store u32;
             I64Store u64;
             F32Store u32;
@@ -271,7 +275,7 @@ macro_rules! for_each_store {
             I64Store8 u8;
             I64Store16 u16;
             I64Store32 u32;
-        }
+        } }
     };
 }
 
@@ -280,8 +284,8 @@ macro_rules! for_each_store {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_fused_compare {
-    ($m:ident) => {
-        $m! {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* fused_compare: {
             I32Eq BranchI32Eq BranchI32Ne;
             I32Ne BranchI32Ne BranchI32Eq;
             I32LtS BranchI32LtS BranchI32GeS;
@@ -302,7 +306,7 @@ macro_rules! for_each_fused_compare {
             I64LeU BranchI64LeU BranchI64GtU;
             I64GeS BranchI64GeS BranchI64LtS;
             I64GeU BranchI64GeU BranchI64LtU;
-        }
+        } }
     };
 }
 
@@ -310,8 +314,8 @@ macro_rules! for_each_fused_compare {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_branch_compare {
-    ($m:ident) => {
-        $m! {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* branch_compare: {
             BranchI32Eq i32 |a, b| a == b;
             BranchI32Ne i32 |a, b| a != b;
             BranchI32LtS i32 |a, b| a < b;
@@ -332,7 +336,7 @@ macro_rules! for_each_branch_compare {
             BranchI64LeU u64 |a, b| a <= b;
             BranchI64GeS i64 |a, b| a >= b;
             BranchI64GeU u64 |a, b| a >= b;
-        }
+        } }
     };
 }
 

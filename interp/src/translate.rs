@@ -427,7 +427,7 @@ impl Translator<'_> {
         if top_is_last_result {
             let last = self.last_result.expect("checked above");
             macro_rules! fuse {
-                ($($compare:ident $fused:ident $negated:ident;)*) => {
+                (fused_compare: { $($compare:ident $fused:ident $negated:ident;)* }) => {
                     match self.code[last] {
                         $( Op::$compare { lhs, rhs, .. } => Some(Condition::Compare {
                             lhs,
