@@ -1,0 +1,181 @@
+//! [`Config`] and [`Engine`]: the process-wide settings shared by modules and stores.
+//!
+//! An engine owns the signature registry (vm's `TypeRegistry`), so every module compiled
+//! and every store created with one engine compares function types by integer id. Objects
+//! of different engines never mix: instantiating across engines is a usage error.
+
+use crate::{Error, Features, Result};
+use kestrel_vm::{MemoryConfig, StackLimits, TypeRegistry};
+use std::fmt;
+use std::sync::Arc;
+
+/// How Wasm code is executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Kestrel's interpreter.
+    #[default]
+    Interpreter,
+}
+
+/// Settings for an [`Engine`], made with builder methods.
+///
+/// ```
+/// let mut config = kestrel::Config::new();
+/// config.wasm_tail_call(true).max_call_depth(10_000);
+/// let engine = kestrel::Engine::new(&config)?;
+/// # Ok::<(), kestrel::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) features: Features,
+    pub(crate) stack_limits: StackLimits,
+    pub(crate) memory: MemoryConfig,
+    pub(crate) strategy: Strategy,
+}
+
+impl Default for Config {
+    /// Wasm 2.0 without SIMD, the interpreter, and vm's default limits.
+    fn default() -> Config {
+        Config {
+            features: Features::default(),
+            stack_limits: StackLimits::default(),
+            memory: MemoryConfig::default(),
+            strategy: Strategy::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Replaces the whole set of accepted Wasm proposals.
+    pub fn wasm_features(&mut self, features: Features) -> &mut Config {
+        self.features = features;
+        self
+    }
+
+    /// Fixed-width 128-bit SIMD (off by default: the tiers do not execute it yet).
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Config {
+        self.features.simd(enable);
+        self
+    }
+
+    /// Tail calls (`return_call` and friends).
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Config {
+        self.features.tail_call(enable);
+        self
+    }
+
+    /// More than one memory per module.
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Config {
+        self.features.multi_memory(enable);
+        self
+    }
+
+    /// 64-bit memory and table indices.
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Config {
+        self.features.memory64(enable);
+        self
+    }
+
+    /// Arithmetic in constant expressions.
+    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Config {
+        self.features.extended_const(enable);
+        self
+    }
+
+    /// The most Wasm frames live at once in a store (across host re-entry); deeper calls
+    /// trap with [`Trap::StackOverflow`](crate::Trap::StackOverflow).
+    pub fn max_call_depth(&mut self, depth: u32) -> &mut Config {
+        self.stack_limits.max_call_depth = depth;
+        self
+    }
+
+    /// The most 64-bit slots the interpreter's value stack may hold per store.
+    pub fn max_value_stack(&mut self, slots: usize) -> &mut Config {
+        self.stack_limits.max_value_stack = slots;
+        self
+    }
+
+    /// Address space reserved up front for each linear memory. The default, 4 GiB, means a
+    /// 32-bit memory never moves when it grows.
+    pub fn memory_reservation(&mut self, bytes: u64) -> &mut Config {
+        self.memory.reservation_bytes = bytes;
+        self
+    }
+
+    /// Which tier executes Wasm code.
+    pub fn strategy(&mut self, strategy: Strategy) -> &mut Config {
+        self.strategy = strategy;
+        self
+    }
+}
+
+/// The shared context for compiling modules and creating stores. Cheap to clone (one `Arc`),
+/// `Send` and `Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    config: Config,
+    registry: Arc<TypeRegistry>,
+}
+
+impl Engine {
+    /// Creates an engine with `config`.
+    ///
+    /// Fails with [`ErrorKind::Usage`](crate::ErrorKind::Usage) when a limit is zero.
+    pub fn new(config: &Config) -> Result<Engine> {
+        if config.stack_limits.max_call_depth == 0 {
+            return Err(Error::usage("`max_call_depth` must be at least 1"));
+        }
+        if config.stack_limits.max_value_stack == 0 {
+            return Err(Error::usage("`max_value_stack` must be at least 1"));
+        }
+        Ok(Engine::from_valid_config(config.clone()))
+    }
+
+    fn from_valid_config(config: Config) -> Engine {
+        Engine {
+            inner: Arc::new(EngineInner {
+                config,
+                registry: Arc::new(TypeRegistry::default()),
+            }),
+        }
+    }
+
+    /// Whether `a` and `b` are clones of one engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn registry(&self) -> &Arc<TypeRegistry> {
+        &self.inner.registry
+    }
+}
+
+impl Default for Engine {
+    /// An engine with the default [`Config`].
+    fn default() -> Engine {
+        Engine::from_valid_config(Config::default())
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
