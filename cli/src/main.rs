@@ -1,1 +1,466 @@
-fn main() {}
+//! `kestrel`: the command-line runner.
+//!
+//! - `kestrel run [--invoke NAME] FILE [ARGS...]` instantiates a module and runs `_start`,
+//!   or calls the export `NAME` with `ARGS` and prints its results, one per line.
+//! - `kestrel validate FILE` checks a module and prints nothing when it is valid.
+//! - `kestrel wast FILE...` runs spec scripts through the `kestrel-spec-tests` harness.
+//!
+//! Every failure is reported as `error: ...` on stderr with a non-zero exit status; a
+//! trap also prints the Wasm backtrace and exits with 134 on Unix, as Wasmtime does.
+
+use clap::{Args, Parser, Subcommand};
+use kestrel::{Config, Engine, ErrorKind, ExternType, Func, Linker, Module, Store, Val, ValType};
+use kestrel_spec_tests::{EngineKind, RunOptions, ScriptFile, Suite, Totals, run_files};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0    success
+  1    an error: unreadable, malformed or invalid module, link error, bad arguments,
+       failed spec directives
+  2    wrong command-line usage
+  134  the WebAssembly program trapped (Unix; 3 on Windows). Like Wasmtime, a trap exits
+       as an abort would (128 + SIGABRT), so scripts can tell it from an ordinary error.";
+
+/// Kestrel, a WebAssembly runtime.
+#[derive(Debug, Parser)]
+#[command(name = "kestrel", version, after_help = EXIT_STATUS_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs a WebAssembly module (binary `.wasm` or text `.wat`).
+    ///
+    /// Without --invoke, instantiates the module (running its start function) and calls
+    /// its `_start` export if it has one. With --invoke, calls that export with ARGS
+    /// converted to its parameter types (i32/i64: decimal or 0x hex; f32/f64: decimal,
+    /// `nan`, `inf`, `-inf`) and prints each result on its own line.
+    ///
+    /// WASI is not implemented yet: a module importing `wasi_snapshot_preview1` fails to
+    /// link.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Run(RunArgs),
+    /// Validates a module; prints nothing and exits 0 when it is valid.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Validate {
+        /// The module (binary `.wasm` or text `.wat`).
+        file: PathBuf,
+    },
+    /// Runs `.wast` spec test scripts and prints one line per file and a summary.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Wast(WastArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Calls this exported function instead of `_start` and prints its results.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// The execution engine.
+    #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
+    engine: EngineKind,
+    /// The module to run.
+    file: PathBuf,
+    /// Arguments of the function called with --invoke.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct WastArgs {
+    /// The execution engine.
+    #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
+    engine: EngineKind,
+    /// Which specification's features the scripts may use.
+    #[arg(long, value_enum, default_value_t = Suite::Spec2_0)]
+    spec: Suite,
+    /// Print at most this many failing directives per file (default: all).
+    #[arg(long)]
+    max_details: Option<usize>,
+    /// The scripts to run.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// Why the command failed, which decides the exit status.
+enum Failure {
+    /// A one-line error message.
+    Error(String),
+    /// The program trapped: the message and the Wasm backtrace.
+    Trap(String),
+    /// Spec directives failed; the report is already printed.
+    Silent,
+}
+
+impl Failure {
+    fn error(message: impl Into<String>) -> Failure {
+        Failure::Error(message.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate { file } => validate(&file),
+        Command::Wast(args) => wast(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Error(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+        Err(Failure::Trap(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(TRAP_EXIT_STATUS)
+        }
+        Err(Failure::Silent) => ExitCode::FAILURE,
+    }
+}
+
+/// Wasmtime's exit status for a trap: an abort's status on Unix (128 + SIGABRT), and the
+/// status of `abort()` on Windows.
+#[cfg(not(windows))]
+const TRAP_EXIT_STATUS: u8 = 134;
+#[cfg(windows)]
+const TRAP_EXIT_STATUS: u8 = 3;
+
+/// Reads `path` and returns the module binary, translating text format.
+fn read_module(path: &Path) -> Result<Vec<u8>, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|error| Failure::error(format!("cannot read `{}`: {error}", path.display())))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Failure::error(format!(
+            "`{}` is neither a WebAssembly binary nor UTF-8 text",
+            path.display()
+        ))
+    })?;
+    let text_error = |error: wast::Error| {
+        let (line, column) = error.span().linecol_in(text);
+        Failure::error(format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            line + 1,
+            column + 1,
+            error.message()
+        ))
+    };
+    let buffer = wast::parser::ParseBuffer::new(text).map_err(text_error)?;
+    let mut wat = wast::parser::parse::<wast::Wat<'_>>(&buffer).map_err(text_error)?;
+    if matches!(wat, wast::Wat::Component(_)) {
+        return Err(Failure::error(format!(
+            "`{}` is a component; Kestrel runs core modules only",
+            path.display()
+        )));
+    }
+    wat.encode().map_err(text_error)
+}
+
+fn engine(kind: EngineKind) -> Result<Engine, Failure> {
+    let mut config = Config::new();
+    kind.configure(&mut config);
+    Engine::new(&config)
+        .map_err(|error| Failure::error(format!("cannot create the engine: {error}")))
+}
+
+fn compile(engine: &Engine, path: &Path) -> Result<Module, Failure> {
+    let binary = read_module(path)?;
+    Module::new(engine, binary)
+        .map_err(|error| Failure::error(format!("invalid module `{}`: {error}", path.display())))
+}
+
+fn validate(path: &Path) -> Result<(), Failure> {
+    let binary = read_module(path)?;
+    let engine = engine(EngineKind::Interp)?;
+    Module::validate(&engine, &binary)
+        .map_err(|error| Failure::error(format!("invalid module `{}`: {error}", path.display())))
+}
+
+/// The error of a call or instantiation: traps exit with [`TRAP_EXIT_STATUS`].
+fn execution_failure(path: &Path, error: kestrel::Error) -> Failure {
+    if error.kind() == ErrorKind::Trap || error.trap_code().is_some() {
+        // `{:#}` appends the Wasm backtrace.
+        Failure::Trap(format!(
+            "failed to run main module `{}`: {error:#}",
+            path.display()
+        ))
+    } else {
+        Failure::error(format!(
+            "failed to run main module `{}`: {error:#}",
+            path.display()
+        ))
+    }
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let path = args.file.as_path();
+    let engine = engine(args.engine)?;
+    let module = compile(&engine, path)?;
+
+    if let Some(import) = module
+        .imports()
+        .find(|import| import.module().starts_with("wasi_"))
+    {
+        return Err(Failure::error(format!(
+            "`{}` imports `{}::{}`, but WASI is not implemented yet",
+            path.display(),
+            import.module(),
+            import.name()
+        )));
+    }
+    // Check the call before instantiating, so a usage error never runs the start function.
+    let target = match &args.invoke {
+        Some(name) => Some((name.as_str(), export_func_type(&module, name)?)),
+        None => {
+            if !args.args.is_empty() {
+                return Err(Failure::error(
+                    "arguments without --invoke would go to a WASI program, and WASI is not \
+                     implemented yet; use --invoke NAME to call a function with arguments",
+                ));
+            }
+            let start = module.exports().find(|export| export.name() == "_start");
+            start.map(|export| ("_start", export.ty()))
+        }
+    };
+    let params = match &target {
+        Some((name, ExternType::Func(func_type))) => parse_args(name, func_type, &args.args)?,
+        Some((name, _)) => {
+            return Err(Failure::error(format!("export `{name}` is not a function")));
+        }
+        None => Vec::new(),
+    };
+
+    let mut store = Store::new(&engine, ());
+    let linker: Linker<()> = Linker::new(&engine);
+    let instance = linker.instantiate(&mut store, &module).map_err(|error| {
+        if error.kind() == ErrorKind::Link {
+            Failure::error(format!("cannot link `{}`: {error}", path.display()))
+        } else {
+            execution_failure(path, error)
+        }
+    })?;
+    let Some((name, _)) = target else {
+        return Ok(());
+    };
+    let func: Func = instance
+        .get_func(&mut store, name)
+        .ok_or_else(|| Failure::error(format!("export `{name}` is not a function")))?;
+    let ty = func.ty(&store);
+    let mut results: Vec<Val> = ty.results().iter().map(|_| Val::I32(0)).collect();
+    func.call(&mut store, &params, &mut results)
+        .map_err(|error| execution_failure(path, error))?;
+    if args.invoke.is_some() {
+        let mut out = std::io::stdout().lock();
+        for result in &results {
+            let _ = writeln!(out, "{}", display_result(result));
+        }
+    }
+    Ok(())
+}
+
+fn export_func_type(module: &Module, name: &str) -> Result<ExternType, Failure> {
+    if let Some(export) = module.exports().find(|export| export.name() == name) {
+        return Ok(export.ty());
+    }
+    let functions: Vec<String> = module
+        .exports()
+        .filter(|export| matches!(export.ty(), ExternType::Func(_)))
+        .map(|export| format!("`{}`", export.name()))
+        .collect();
+    let available = if functions.is_empty() {
+        "it exports no functions".to_owned()
+    } else {
+        format!("exported functions: {}", functions.join(", "))
+    };
+    Err(Failure::error(format!(
+        "the module has no export named `{name}` ({available})"
+    )))
+}
+
+fn parse_args(
+    name: &str,
+    func_type: &kestrel::FuncType,
+    args: &[String],
+) -> Result<Vec<Val>, Failure> {
+    let params = func_type.params();
+    if params.len() != args.len() {
+        let types: Vec<String> = params.iter().map(ToString::to_string).collect();
+        return Err(Failure::error(format!(
+            "`{name}` takes {} argument{} ({}), but {} {} given",
+            params.len(),
+            if params.len() == 1 { "" } else { "s" },
+            if types.is_empty() {
+                "none".to_owned()
+            } else {
+                types.join(", ")
+            },
+            args.len(),
+            if args.len() == 1 { "was" } else { "were" },
+        )));
+    }
+    params
+        .iter()
+        .zip(args)
+        .enumerate()
+        .map(|(index, (ty, arg))| {
+            parse_arg(*ty, arg).ok_or_else(|| {
+                Failure::error(format!(
+                    "argument {} of `{name}`: `{arg}` is not a valid {ty}",
+                    index + 1
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Parses one command-line argument as a value of type `ty`.
+fn parse_arg(ty: ValType, arg: &str) -> Option<Val> {
+    match ty {
+        ValType::I32 => {
+            let value = parse_integer(arg)?;
+            (i32::MIN as i128..=u32::MAX as i128)
+                .contains(&value)
+                .then_some(Val::I32(value as i32))
+        }
+        ValType::I64 => {
+            let value = parse_integer(arg)?;
+            (i64::MIN as i128..=u64::MAX as i128)
+                .contains(&value)
+                .then_some(Val::I64(value as i64))
+        }
+        ValType::F32 => arg
+            .parse::<f32>()
+            .ok()
+            .map(|value| Val::F32(value.to_bits())),
+        ValType::F64 => arg
+            .parse::<f64>()
+            .ok()
+            .map(|value| Val::F64(value.to_bits())),
+        // Vectors and references cannot be written on a command line.
+        ValType::V128 | ValType::Ref(_) => None,
+    }
+}
+
+/// A decimal or `0x` hexadecimal integer with an optional sign, `_` separators allowed.
+fn parse_integer(arg: &str) -> Option<i128> {
+    let (negative, digits) = match arg.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, arg.strip_prefix('+').unwrap_or(arg)),
+    };
+    let digits = digits.replace('_', "");
+    let magnitude = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) => {
+            i128::from_str_radix(hex, 16).ok()?
+        }
+        Some(_) => return None,
+        None if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) => {
+            digits.parse::<i128>().ok()?
+        }
+        None => return None,
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// A result as `wasmtime run --invoke` prints it.
+fn display_result(value: &Val) -> String {
+    match value {
+        Val::I32(value) => value.to_string(),
+        Val::I64(value) => value.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::V128(bits) => format!("{bits:#034x}"),
+        Val::FuncRef(None) => "<null funcref>".to_owned(),
+        Val::FuncRef(Some(_)) => "<funcref>".to_owned(),
+        Val::ExternRef(None) => "<null externref>".to_owned(),
+        Val::ExternRef(Some(_)) => "<externref>".to_owned(),
+    }
+}
+
+fn wast(args: WastArgs) -> Result<(), Failure> {
+    let mut files = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        if !path.is_file() {
+            return Err(Failure::error(format!(
+                "cannot read `{}`: no such file",
+                path.display()
+            )));
+        }
+        files.push(ScriptFile::standalone(path));
+    }
+    let mut options = RunOptions::new(args.engine);
+    options.features = args.spec.features_for("");
+    let stdout = std::io::stdout();
+    let reports = run_files(
+        &files,
+        &options,
+        kestrel_spec_tests::default_jobs(),
+        |report| {
+            let mut out = stdout.lock();
+            let _ = report.write(&mut out, args.max_details);
+            let _ = out.flush();
+        },
+    );
+    let totals = Totals::of(&reports);
+    println!("{totals}");
+    if totals.failed > 0 {
+        Err(Failure::Silent)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_integer("20"), Some(20));
+        assert_eq!(parse_integer("-7"), Some(-7));
+        assert_eq!(parse_integer("0xff"), Some(255));
+        assert_eq!(parse_integer("-0x10"), Some(-16));
+        assert_eq!(parse_integer("1_000"), Some(1000));
+        assert_eq!(parse_integer("0x"), None);
+        assert_eq!(parse_integer("12a"), None);
+        assert_eq!(parse_integer(""), None);
+        assert!(matches!(
+            parse_arg(ValType::I32, "0xffffffff"),
+            Some(Val::I32(-1))
+        ));
+        assert!(parse_arg(ValType::I32, "0x100000000").is_none());
+        assert!(matches!(
+            parse_arg(ValType::I64, "-9223372036854775808"),
+            Some(Val::I64(i64::MIN))
+        ));
+    }
+
+    #[test]
+    fn floats() {
+        assert!(
+            matches!(parse_arg(ValType::F32, "1.5"), Some(Val::F32(bits)) if bits == 1.5f32.to_bits())
+        );
+        assert!(
+            matches!(parse_arg(ValType::F64, "-inf"), Some(Val::F64(bits)) if bits == f64::NEG_INFINITY.to_bits())
+        );
+        assert!(
+            matches!(parse_arg(ValType::F64, "nan"), Some(Val::F64(bits)) if f64::from_bits(bits).is_nan())
+        );
+        assert!(parse_arg(ValType::F32, "one").is_none());
+    }
+}

@@ -1,8 +1,7 @@
 //! Tests of the embedding API.
 //!
-//! Everything that does not execute Wasm code runs today: compiling, linking, instantiating
-//! modules without a start function, memories, tables, globals, and host functions called
-//! from the host.
+//! Compiling, linking, instantiating, calling Wasm and host functions in both directions,
+//! traps and backtraces, memories, tables, globals and references.
 
 use kestrel::*;
 use std::fmt;

@@ -25,7 +25,11 @@ pub fn parse(bytes: impl Into<Arc<[u8]>>, features: &Features) -> Result<ModuleI
     let mut pending_bodies: Vec<(FuncToValidate<ValidatorResources>, std::ops::Range<usize>)> =
         Vec::new();
 
-    for payload in Parser::new(0).parse_all(&bytes) {
+    let mut parser = Parser::new(0);
+    // The decoder needs the features too: without memory64, over-long limit encodings are
+    // malformed.
+    parser.set_features(features.to_wasmparser());
+    for payload in parser.parse_all(&bytes) {
         let payload = payload?;
         match validator.payload(&payload)? {
             wasmparser::ValidPayload::Func(func, body) => {
