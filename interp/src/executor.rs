@@ -13,6 +13,8 @@
 //! - `code` points into a `CompiledFunc` owned by a `ModuleCode` in the instance's
 //!   `RuntimeModule`, which the store keeps alive for as long as the store lives; the
 //!   executor borrows the store for the whole call.
+//! - `globals` points at the instance's `global_cells`, a boxed slice that lives as long as
+//!   the instance (and so the store); each cell is a separate allocation owned by the store.
 //! - `memory` points at the `VMMemoryDefinition` of the instance's memory 0, boxed inside
 //!   the store's `LinearMemory` (a stable address); base and length are reloaded after
 //!   everything that can grow or move memory (calls, `memory.grow`).
@@ -23,8 +25,8 @@ use kestrel_vm::numeric;
 use kestrel_vm::offsets::VMMemoryDefinition;
 use kestrel_vm::value::{decode_func_ref, encode_func_ref};
 use kestrel_vm::{
-    FrameInfo, FuncEntity, FuncId, HostContext, InstanceId, RuntimeModule, StoreOpaque, Trap,
-    TrapCode,
+    FrameInfo, FuncEntity, FuncId, GlobalCell, HostContext, InstanceId, RuntimeModule, StoreOpaque,
+    Trap, TrapCode,
 };
 use std::any::Any;
 use std::sync::OnceLock;
@@ -75,6 +77,8 @@ struct Frame {
     module_code: *const ModuleCode,
     module: *const RuntimeModule,
     memory: *const VMMemoryDefinition,
+    /// The instance's global cells (`InstanceEntity::global_cells`).
+    globals: *const GlobalCell,
     instance: InstanceId,
     func_index: u32,
     pc: usize,
@@ -162,6 +166,7 @@ fn enter(
             module_code,
             module,
             memory,
+            globals: instance_entity.global_cells.as_ptr(),
             instance,
             func_index,
             pc: 0,
@@ -172,7 +177,7 @@ fn enter(
 
 /// Prepares the frame's slots: grows the value stack if needed, zeroes the non-parameter
 /// locals and copies in the constants.
-fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: &Frame) -> Result<(), TrapCode> {
+fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: Frame) -> Result<(), TrapCode> {
     // SAFETY: `frame.func` points into a live `ModuleCode` (see the module invariants).
     let func = unsafe { &*frame.func };
     let end = frame.base + func.frame_size as usize;
@@ -201,8 +206,8 @@ fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: &Frame) -> Result<
     Ok(())
 }
 
-fn backtrace(current: &Frame, frames: &[Frame]) -> Vec<FrameInfo> {
-    std::iter::once(current)
+fn backtrace(current: Frame, frames: &[Frame]) -> Vec<FrameInfo> {
+    std::iter::once(&current)
         .chain(frames.iter().rev())
         .map(|frame| FrameInfo {
             instance: frame.instance,
@@ -260,7 +265,7 @@ fn run(
     {
         // SAFETY: `frame.func` was just obtained from a live `ModuleCode`.
         let func = unsafe { &*frame.func };
-        initialize_frame(stacks, value_limit, &frame).map_err(Trap::code)?;
+        initialize_frame(stacks, value_limit, frame).map_err(Trap::code)?;
         let params = func.num_params as usize;
         stacks.slots[..params].copy_from_slice(&values[..params]);
     }
@@ -313,7 +318,7 @@ fn run(
     macro_rules! trap {
         ($code:expr) => {{
             let mut trap = Trap::code($code);
-            trap.backtrace = backtrace(&frame, &stacks.frames);
+            trap.backtrace = backtrace(frame, &stacks.frames);
             return Err(trap);
         }};
     }
@@ -495,7 +500,7 @@ fn run(
                             let func = match module_code.function(module, function) {
                                 Ok(func) => func as *const CompiledFunc,
                                 Err(mut error) => {
-                                    error.backtrace = backtrace(&frame, &stacks.frames);
+                                    error.backtrace = backtrace(frame, &stacks.frames);
                                     return Err(error);
                                 }
                             };
@@ -506,8 +511,7 @@ fn run(
                                 base: frame.base + args.0 as usize,
                                 ..frame
                             };
-                            if let Err(code) = initialize_frame(stacks, value_limit, &callee_frame)
-                            {
+                            if let Err(code) = initialize_frame(stacks, value_limit, callee_frame) {
                                 trap!(code);
                             }
                             stacks.frames.push(frame);
@@ -515,20 +519,27 @@ fn run(
                             load_frame_state!();
                             continue;
                         };
-                        if let Err(mut error) = call_function(
+                        match call_function(
                             store,
                             data,
                             stacks,
-                            &mut frame,
+                            frame,
                             callee,
                             args,
                             depth_limit,
                             value_limit,
                         ) {
-                            if error.backtrace.is_empty() {
-                                error.backtrace = backtrace(&frame, &stacks.frames);
+                            Ok(Some(callee_frame)) => {
+                                stacks.frames.push(frame);
+                                frame = callee_frame;
                             }
-                            return Err(error);
+                            Ok(None) => {}
+                            Err(mut error) => {
+                                if error.backtrace.is_empty() {
+                                    error.backtrace = backtrace(frame, &stacks.frames);
+                                }
+                                return Err(error);
+                            }
                         }
                         load_frame_state!();
                     }
@@ -554,30 +565,42 @@ fn run(
                         if store.func(callee).type_id() != expected {
                             trap!(TrapCode::BadSignature);
                         }
-                        if let Err(mut error) = call_function(
+                        match call_function(
                             store,
                             data,
                             stacks,
-                            &mut frame,
+                            frame,
                             callee,
                             args,
                             depth_limit,
                             value_limit,
                         ) {
-                            if error.backtrace.is_empty() {
-                                error.backtrace = backtrace(&frame, &stacks.frames);
+                            Ok(Some(callee_frame)) => {
+                                stacks.frames.push(frame);
+                                frame = callee_frame;
                             }
-                            return Err(error);
+                            Ok(None) => {}
+                            Err(mut error) => {
+                                if error.backtrace.is_empty() {
+                                    error.backtrace = backtrace(frame, &stacks.frames);
+                                }
+                                return Err(error);
+                            }
                         }
                         load_frame_state!();
                     }
                     Op::GlobalGet { dst, global } => {
-                        let id = instance_entity!().globals[global as usize];
-                        set!(dst, store.global(id).value.get_u64());
+                        // SAFETY: validation bounds `global` by the instance's globals, and
+                        // their cells live as long as the store (module invariants).
+                        let value =
+                            unsafe { (*(*frame.globals.add(global as usize)).as_ptr()).get_u64() };
+                        set!(dst, value);
                     }
                     Op::GlobalSet { src, global } => {
-                        let id = instance_entity!().globals[global as usize];
-                        store.global_mut(id).value.set_u64(get!(src));
+                        let value = get!(src);
+                        // SAFETY: as for `GlobalGet`; validation guarantees the global is
+                        // mutable, and nothing else accesses the cell during the write.
+                        unsafe { (*(*frame.globals.add(global as usize)).as_ptr()).set_u64(value) };
                     }
                     Op::MemorySize { dst, memory } => {
                         let id = instance_entity!().memories[memory as usize];
@@ -813,19 +836,20 @@ fn copy_memory(
     Ok(())
 }
 
-/// Calls a function that is not a defined function of the current instance: a host
-/// function, or a Wasm function of any instance (through an import or a table).
+/// Calls a function that is not a defined function of the current instance: runs a host
+/// function, or prepares the frame of a Wasm function of any instance (reached through an
+/// import or a table) for the dispatch loop to switch to.
 #[allow(clippy::too_many_arguments)]
 fn call_function(
     store: &mut StoreOpaque,
     data: &mut dyn Any,
     stacks: &mut Stacks,
-    frame: &mut Frame,
+    frame: Frame,
     callee: FuncId,
     args: Slot,
     depth_limit: usize,
     value_limit: usize,
-) -> Result<(), Trap> {
+) -> Result<Option<Frame>, Trap> {
     let args_start = frame.base + args.0 as usize;
     match store.func(callee).clone() {
         FuncEntity::Host(host) => {
@@ -842,7 +866,7 @@ fn call_function(
                 &mut stacks.slots[args_start..args_start + count],
             );
             store.call_depth = saved_depth;
-            result.map_err(Trap::host)
+            result.map(|()| None).map_err(Trap::host)
         }
         FuncEntity::Wasm {
             instance, index, ..
@@ -850,12 +874,10 @@ fn call_function(
             if stacks.frames.len() >= depth_limit {
                 return Err(Trap::code(TrapCode::StackOverflow));
             }
-            // Switch the dispatch loop to the callee; its return restores `frame`.
+            // The dispatch loop switches to the callee; its return restores the caller.
             let callee_frame = enter(store, instance, index, args_start)?.frame;
-            initialize_frame(stacks, value_limit, &callee_frame).map_err(Trap::code)?;
-            stacks.frames.push(*frame);
-            *frame = callee_frame;
-            Ok(())
+            initialize_frame(stacks, value_limit, callee_frame).map_err(Trap::code)?;
+            Ok(Some(callee_frame))
         }
     }
 }

@@ -6,7 +6,6 @@
 use crate::store::assert_same_store;
 use crate::values::representable;
 use crate::{AsContext, AsContextMut, Error, GlobalType, Result, Val};
-use kestrel_vm::offsets::VMGlobal;
 use kestrel_vm::{GlobalEntity, GlobalId, StoreId, StoreOpaque};
 
 /// A global: a handle (`Copy`), valid only with the store that made it.
@@ -35,10 +34,7 @@ impl Global {
             )));
         }
         let bits = content_raw(context.opaque, ty, value)?;
-        let id = context.opaque.push_global(GlobalEntity {
-            ty,
-            value: VMGlobal { bits },
-        });
+        let id = context.opaque.push_global(GlobalEntity::new(ty, bits));
         Ok(Global {
             store: context.opaque.id(),
             id,
@@ -57,7 +53,7 @@ impl Global {
     /// The current value.
     pub fn get(&self, store: impl AsContext) -> Val {
         let global = self.entity(store.as_context().opaque);
-        Val::from_raw(self.store, global.value.bits, global.ty.content)
+        Val::from_raw(self.store, global.bits(), global.ty.content)
     }
 
     /// Sets the value.
@@ -75,7 +71,7 @@ impl Global {
             return Err(Error::usage("immutable global cannot be set"));
         }
         let bits = content_raw(context.opaque, ty, value)?;
-        context.opaque.global_mut(self.id).value.bits = bits;
+        context.opaque.global_mut(self.id).set_bits(bits);
         Ok(())
     }
 

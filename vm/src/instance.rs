@@ -9,7 +9,6 @@
 //! the half-made instance stays in the store so references to its functions remain valid.
 
 use crate::memory::LinearMemory;
-use crate::offsets::VMGlobal;
 use crate::store::*;
 use crate::table::Table;
 use crate::trap::TrapCode;
@@ -164,10 +163,7 @@ pub fn instantiate(
     }
     for definition in &info.global_definitions {
         let value = evaluate(store, &definition.init, &globals, &funcs);
-        globals.push(store.push_global(GlobalEntity {
-            ty: definition.ty,
-            value: VMGlobal { bits: value },
-        }));
+        globals.push(store.push_global(GlobalEntity::new(definition.ty, value)));
     }
     for definition in &info.table_definitions {
         let initial = match &definition.init {
@@ -178,12 +174,14 @@ pub fn instantiate(
         tables.push(store.push_table(table));
     }
 
+    let global_cells = globals.iter().map(|id| store.global(*id).cell()).collect();
     store.instances.push(InstanceEntity {
         module: module.clone(),
         funcs: funcs.into(),
         tables: tables.into(),
         memories: memories.into(),
         globals: globals.into(),
+        global_cells,
         dropped_data: vec![false; info.data.len()].into(),
         dropped_elements: vec![false; info.elements.len()].into(),
     });
@@ -282,9 +280,7 @@ pub fn evaluate(
             ConstOp::RefFunc(index) => {
                 stack.push(encode_func_ref(Some(funcs[index as usize])) as u128)
             }
-            ConstOp::GlobalGet(index) => {
-                stack.push(store.global(globals[index as usize]).value.bits)
-            }
+            ConstOp::GlobalGet(index) => stack.push(store.global(globals[index as usize]).bits()),
             ConstOp::I32Add => binary(&mut stack, |a, b| (a as u32).wrapping_add(b as u32) as u64),
             ConstOp::I32Sub => binary(&mut stack, |a, b| (a as u32).wrapping_sub(b as u32) as u64),
             ConstOp::I32Mul => binary(&mut stack, |a, b| (a as u32).wrapping_mul(b as u32) as u64),

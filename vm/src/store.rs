@@ -15,6 +15,7 @@ use crate::table::Table;
 use crate::types::{TypeId, TypeRegistry};
 use kestrel_parser::{FuncIndex, FuncType, GlobalType, ModuleInfo};
 use std::any::Any;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -112,11 +113,65 @@ impl FuncEntity {
     }
 }
 
+/// The heap cell holding a global's value, at an address that never changes, so that the
+/// tiers can keep direct pointers to it (an instance lists its globals' cells).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalCell(NonNull<VMGlobal>);
+
+// SAFETY: a cell is only read or written through the store that owns it, and the store is
+// only used by one thread at a time (`&mut` for writes), so the pointer may move between
+// threads with it.
+unsafe impl Send for GlobalCell {}
+// SAFETY: as above: shared access through `&StoreOpaque` only reads.
+unsafe impl Sync for GlobalCell {}
+
+impl GlobalCell {
+    /// A pointer to the value, valid as long as the owning store lives.
+    pub fn as_ptr(self) -> *mut VMGlobal {
+        self.0.as_ptr()
+    }
+}
+
 /// A global in a store.
 #[derive(Debug)]
 pub struct GlobalEntity {
     pub ty: GlobalType,
-    pub value: VMGlobal,
+    /// Owned: allocated in `new`, freed in `drop`.
+    cell: GlobalCell,
+}
+
+impl GlobalEntity {
+    pub fn new(ty: GlobalType, bits: u128) -> GlobalEntity {
+        let cell = NonNull::from(Box::leak(Box::new(VMGlobal { bits })));
+        GlobalEntity {
+            ty,
+            cell: GlobalCell(cell),
+        }
+    }
+
+    /// The value, in the raw encoding of [`crate::value`].
+    pub fn bits(&self) -> u128 {
+        // SAFETY: the cell is a live allocation owned by `self`; no other access runs
+        // concurrently because tiers write it only while holding the store exclusively.
+        unsafe { (*self.cell.as_ptr()).bits }
+    }
+
+    pub fn set_bits(&mut self, bits: u128) {
+        // SAFETY: as in `bits`, and `&mut self` excludes other access.
+        unsafe { (*self.cell.as_ptr()).bits = bits }
+    }
+
+    pub fn cell(&self) -> GlobalCell {
+        self.cell
+    }
+}
+
+impl Drop for GlobalEntity {
+    fn drop(&mut self) {
+        // SAFETY: the cell came from `Box::leak` in `new` and is freed only here, once; the
+        // store drops its instances (which point at cells) together with its globals.
+        drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+    }
 }
 
 /// Per-module data the tiers attach lazily: translated or compiled code, shared by every
@@ -167,6 +222,8 @@ pub struct InstanceEntity {
     pub tables: Box<[TableId]>,
     pub memories: Box<[MemoryId]>,
     pub globals: Box<[GlobalId]>,
+    /// The value cells of `globals`, in the same order, for direct access by the tiers.
+    pub global_cells: Box<[GlobalCell]>,
     /// `data.drop` (or active initialisation) has happened for segment `i`.
     pub dropped_data: Box<[bool]>,
     /// `elem.drop` (or active/declared initialisation) has happened for segment `i`.
