@@ -1,4 +1,5 @@
-//! Execution speed of the interpreter on the wasmi-benchmarks micro-kernels and CoreMark.
+//! Execution speed of the interpreter on the wasmi-benchmarks micro-kernels. CoreMark,
+//! which times itself, is `cargo run --release -p kestrel-benches --example coremark`.
 //!
 //! The inputs follow the wasmi-benchmarks suite so figures compare with wasmi's and
 //! wasm3's: fibonacci-rec with n = 30, the iterative kernels with n = 1,000,000.
@@ -6,8 +7,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kestrel::{Engine, Linker, Module, Store};
-use kestrel_benches::{wasm, wat};
-use std::time::Instant;
+use kestrel_benches::wat;
 
 fn kernel<P, R>(criterion: &mut Criterion, name: &str, input: P)
 where
@@ -36,34 +36,5 @@ fn kernels(criterion: &mut Criterion) {
     kernel::<i32, i32>(criterion, "counter-param", 1_000_000);
 }
 
-/// CoreMark reports its own score (iterations per second, higher is better); criterion
-/// times the whole run.
-fn coremark(criterion: &mut Criterion) {
-    let engine = Engine::default();
-    let module = Module::new(&engine, wasm("coremark")).expect("valid coremark");
-    let mut linker = Linker::new(&engine);
-    let start = Instant::now();
-    linker
-        .func_wrap("env", "clock_ms", move || {
-            start.elapsed().as_millis() as u32
-        })
-        .expect("clock_ms is defined once");
-    let mut store = Store::new(&engine, ());
-    let instance = linker
-        .instantiate(&mut store, &module)
-        .expect("coremark instantiates");
-    let run = instance
-        .get_typed_func::<(), f32>(&mut store, "run")
-        .expect("coremark exports run");
-    let score = run.call(&mut store, ()).expect("coremark runs");
-    println!("CoreMark score (interpreter): {score:.1}");
-    let mut group = criterion.benchmark_group("coremark");
-    group.sample_size(10);
-    group.bench_function("run", |bencher| {
-        bencher.iter(|| run.call(&mut store, ()).expect("coremark runs"))
-    });
-    group.finish();
-}
-
-criterion_group!(benches, kernels, coremark);
+criterion_group!(benches, kernels);
 criterion_main!(benches);
