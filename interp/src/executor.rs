@@ -331,6 +331,35 @@ fn run(
             address as usize
         }};
     }
+    // Calls a host function, or switches to a Wasm function of any instance, through
+    // `call_function`.
+    macro_rules! call_other {
+        ($callee:expr, $args:expr) => {{
+            match call_function(
+                store,
+                data,
+                stacks,
+                frame,
+                $callee,
+                $args,
+                depth_limit,
+                value_limit,
+            ) {
+                Ok(Some(callee_frame)) => {
+                    stacks.frames.push(frame);
+                    frame = callee_frame;
+                }
+                Ok(None) => {}
+                Err(mut error) => {
+                    if error.backtrace.is_empty() {
+                        error.backtrace = backtrace(frame, &stacks.frames);
+                    }
+                    return Err(error);
+                }
+            }
+            load_frame_state!();
+        }};
+    }
     macro_rules! instance_entity {
         () => {
             store.instance(frame.instance)
@@ -519,29 +548,7 @@ fn run(
                             load_frame_state!();
                             continue;
                         };
-                        match call_function(
-                            store,
-                            data,
-                            stacks,
-                            frame,
-                            callee,
-                            args,
-                            depth_limit,
-                            value_limit,
-                        ) {
-                            Ok(Some(callee_frame)) => {
-                                stacks.frames.push(frame);
-                                frame = callee_frame;
-                            }
-                            Ok(None) => {}
-                            Err(mut error) => {
-                                if error.backtrace.is_empty() {
-                                    error.backtrace = backtrace(frame, &stacks.frames);
-                                }
-                                return Err(error);
-                            }
-                        }
-                        load_frame_state!();
+                        call_other!(callee, args);
                     }
                     Op::CallIndirect {
                         type_index,
@@ -565,29 +572,7 @@ fn run(
                         if store.func(callee).type_id() != expected {
                             trap!(TrapCode::BadSignature);
                         }
-                        match call_function(
-                            store,
-                            data,
-                            stacks,
-                            frame,
-                            callee,
-                            args,
-                            depth_limit,
-                            value_limit,
-                        ) {
-                            Ok(Some(callee_frame)) => {
-                                stacks.frames.push(frame);
-                                frame = callee_frame;
-                            }
-                            Ok(None) => {}
-                            Err(mut error) => {
-                                if error.backtrace.is_empty() {
-                                    error.backtrace = backtrace(frame, &stacks.frames);
-                                }
-                                return Err(error);
-                            }
-                        }
-                        load_frame_state!();
+                        call_other!(callee, args);
                     }
                     Op::GlobalGet { dst, global } => {
                         // SAFETY: validation bounds `global` by the instance's globals, and
