@@ -2,13 +2,19 @@
 //! CoreMark iterations per second, higher is better. CoreMark times itself through the
 //! `env.clock_ms` import, so this is not a criterion benchmark; one run takes 10-20 s.
 //!
-//! `cargo run --release -p kestrel-benches --example coremark`
+//! `cargo run --release -p kestrel-benches --example coremark [interp|jit]`
 
-use kestrel::{Engine, Linker, Module, Store};
+use kestrel::{Config, Engine, Linker, Module, Store, Strategy};
 use std::time::Instant;
 
 fn main() -> kestrel::Result<()> {
-    let engine = Engine::default();
+    let (strategy, name) = match std::env::args().nth(1).as_deref() {
+        Some("jit") => (Strategy::Jit, "JIT"),
+        _ => (Strategy::Interpreter, "interpreter"),
+    };
+    let mut config = Config::new();
+    config.strategy(strategy);
+    let engine = Engine::new(&config)?;
     let module = Module::new(&engine, kestrel_benches::wasm("coremark"))?;
     let mut linker = Linker::new(&engine);
     let start = Instant::now();
@@ -21,7 +27,7 @@ fn main() -> kestrel::Result<()> {
     let began = Instant::now();
     let score = run.call(&mut store, ())?;
     println!(
-        "CoreMark score (interpreter): {score:.1} ({:.1?} wall time)",
+        "CoreMark score ({name}): {score:.1} ({:.1?} wall time)",
         began.elapsed()
     );
     Ok(())

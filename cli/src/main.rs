@@ -1,16 +1,21 @@
 //! `kestrel`: the command-line runner.
 //!
-//! - `kestrel run [--invoke NAME] FILE [ARGS...]` instantiates a module and runs `_start`,
-//!   or calls the export `NAME` with `ARGS` and prints its results, one per line.
+//! - `kestrel run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... FILE [ARGS...]` runs a
+//!   WASI program (`_start`) with `ARGS` after its name, or with `--invoke NAME` calls the
+//!   export `NAME` with `ARGS` and prints its results, one per line. WASI preview1 is always
+//!   linked (`kestrel-wasi`), with the host's stdio inherited; the flags mean what
+//!   Wasmtime's do.
 //! - `kestrel validate FILE` checks a module and prints nothing when it is valid.
 //! - `kestrel wast FILE...` runs spec scripts through the `kestrel-spec-tests` harness.
 //!
 //! Every failure is reported as `error: ...` on stderr with a non-zero exit status; a
-//! trap also prints the Wasm backtrace and exits with 134 on Unix, as Wasmtime does.
+//! trap also prints the Wasm backtrace and exits with 134 on Unix, as Wasmtime does. A WASI
+//! program's `proc_exit` status becomes the process's.
 
 use clap::{Args, Parser, Subcommand};
 use kestrel::{Config, Engine, ErrorKind, ExternType, Func, Linker, Module, Store, Val, ValType};
 use kestrel_spec_tests::{EngineKind, RunOptions, ScriptFile, Suite, Totals, run_files};
+use kestrel_wasi::{I32Exit, Raised, WasiCtx, WasiCtxBuilder};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,7 +27,9 @@ Exit status:
        failed spec directives
   2    wrong command-line usage
   134  the WebAssembly program trapped (Unix; 3 on Windows). Like Wasmtime, a trap exits
-       as an abort would (128 + SIGABRT), so scripts can tell it from an ordinary error.";
+       as an abort would (128 + SIGABRT), so scripts can tell it from an ordinary error.
+  N    a WASI program called proc_exit(N) (N < 126), or raised signal S with proc_raise
+       (N = 128 + S, as a shell reports a process killed by S).";
 
 /// Kestrel, a WebAssembly runtime.
 #[derive(Debug, Parser)]
@@ -37,12 +44,15 @@ enum Command {
     /// Runs a WebAssembly module (binary `.wasm` or text `.wat`).
     ///
     /// Without --invoke, instantiates the module (running its start function) and calls
-    /// its `_start` export if it has one. With --invoke, calls that export with ARGS
-    /// converted to its parameter types (i32/i64: decimal or 0x hex; f32/f64: decimal,
-    /// `nan`, `inf`, `-inf`) and prints each result on its own line.
+    /// its `_start` export if it has one: a WASI program, which sees ARGS after its name.
+    /// With --invoke, calls that export with ARGS converted to its parameter types
+    /// (i32/i64: decimal or 0x hex; f32/f64: decimal, `nan`, `inf`, `-inf`) and prints each
+    /// result on its own line. Either way, a module exporting `_initialize` (a WASI reactor)
+    /// has it called first.
     ///
-    /// WASI is not implemented yet: a module importing `wasi_snapshot_preview1` fails to
-    /// link.
+    /// WASI preview1 (`wasi_snapshot_preview1`) is provided: the program inherits stdin,
+    /// stdout and stderr, sees only the directories granted with --dir and the variables
+    /// set with --env, and its proc_exit status becomes kestrel's exit status.
     #[command(after_help = EXIT_STATUS_HELP)]
     Run(RunArgs),
     /// Validates a module; prints nothing and exits 0 when it is valid.
@@ -61,12 +71,29 @@ struct RunArgs {
     /// Calls this exported function instead of `_start` and prints its results.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// Grants the program the host directory HOST, which it sees as GUEST (default: HOST
+    /// as written). Paths are resolved inside it: the program cannot leave it through
+    /// `..`, absolute paths or symlinks.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Sets an environment variable of the program; NAME alone passes on the host's value
+    /// (if it is set). Nothing else of the host's environment is passed.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+    /// The program name the program sees as its first argument (default: FILE's file name).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
+    /// Instantiates the module FILE first (with WASI) and lets the program import its
+    /// exports from module NAME (e.g. a benchmark harness's `bench`).
+    #[arg(long = "preload", value_name = "NAME=FILE")]
+    preloads: Vec<String>,
     /// The execution engine.
     #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
     engine: EngineKind,
     /// The module to run.
     file: PathBuf,
-    /// Arguments of the function called with --invoke.
+    /// The program's arguments (after its name), or those of the function called with
+    /// --invoke.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -97,6 +124,10 @@ enum Failure {
     Error(String),
     /// The program trapped: the message and the Wasm backtrace.
     Trap(String),
+    /// A WASI program exited with this status (`proc_exit`); nothing to print.
+    Exit(u8),
+    /// A WASI program raised a terminating signal: the message and the exit status.
+    Raised(String, u8),
     /// Spec directives failed; the report is already printed.
     Silent,
 }
@@ -123,6 +154,11 @@ fn main() -> ExitCode {
         Err(Failure::Trap(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(TRAP_EXIT_STATUS)
+        }
+        Err(Failure::Exit(status)) => ExitCode::from(status),
+        Err(Failure::Raised(message, status)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(status)
         }
         Err(Failure::Silent) => ExitCode::FAILURE,
     }
@@ -189,8 +225,19 @@ fn validate(path: &Path) -> Result<(), Failure> {
         .map_err(|error| Failure::error(format!("invalid module `{}`: {error}", path.display())))
 }
 
-/// The error of a call or instantiation: traps exit with [`TRAP_EXIT_STATUS`].
+/// The error of a call or instantiation: traps exit with [`TRAP_EXIT_STATUS`], a WASI
+/// program's exit with its status.
 fn execution_failure(path: &Path, error: kestrel::Error) -> Failure {
+    if let Some(I32Exit(status)) = error.downcast_ref::<I32Exit>() {
+        // `proc_exit` only accepts statuses below 126.
+        return Failure::Exit(u8::try_from(*status).unwrap_or(1));
+    }
+    if let Some(raised) = error.downcast_ref::<Raised>() {
+        return Failure::Raised(
+            format!("failed to run main module `{}`: {raised}", path.display()),
+            128u8.saturating_add(raised.0),
+        );
+    }
     if error.kind() == ErrorKind::Trap || error.trap_code().is_some() {
         // `{:#}` appends the Wasm backtrace.
         Failure::Trap(format!(
@@ -210,48 +257,58 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let engine = engine(args.engine)?;
     let module = compile(&engine, path)?;
 
-    if let Some(import) = module
-        .imports()
-        .find(|import| import.module().starts_with("wasi_"))
-    {
-        return Err(Failure::error(format!(
-            "`{}` imports `{}::{}`, but WASI is not implemented yet",
-            path.display(),
-            import.module(),
-            import.name()
-        )));
-    }
     // Check the call before instantiating, so a usage error never runs the start function.
     let target = match &args.invoke {
         Some(name) => Some((name.as_str(), export_func_type(&module, name)?)),
         None => {
-            if !args.args.is_empty() {
-                return Err(Failure::error(
-                    "arguments without --invoke would go to a WASI program, and WASI is not \
-                     implemented yet; use --invoke NAME to call a function with arguments",
-                ));
-            }
             let start = module.exports().find(|export| export.name() == "_start");
+            if start.is_none() && !args.args.is_empty() {
+                return Err(Failure::error(format!(
+                    "`{}` has no `_start` function to pass the arguments to; use --invoke \
+                     NAME to call a function with arguments",
+                    path.display()
+                )));
+            }
             start.map(|export| ("_start", export.ty()))
         }
     };
     let params = match &target {
-        Some((name, ExternType::Func(func_type))) => parse_args(name, func_type, &args.args)?,
+        Some((name, ExternType::Func(func_type))) if args.invoke.is_some() => {
+            parse_args(name, func_type, &args.args)?
+        }
+        // `_start` takes nothing: the arguments are the WASI program's.
+        Some((_, ExternType::Func(_))) => Vec::new(),
         Some((name, _)) => {
             return Err(Failure::error(format!("export `{name}` is not a function")));
         }
         None => Vec::new(),
     };
 
-    let mut store = Store::new(&engine, ());
-    let linker: Linker<()> = Linker::new(&engine);
-    let instance = linker.instantiate(&mut store, &module).map_err(|error| {
-        if error.kind() == ErrorKind::Link {
-            Failure::error(format!("cannot link `{}`: {error}", path.display()))
-        } else {
-            execution_failure(path, error)
-        }
-    })?;
+    let wasi = wasi_context(&args)?;
+    let mut store = Store::new(&engine, wasi);
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+    kestrel_wasi::add_to_linker(&mut linker, |wasi| wasi)
+        .map_err(|error| Failure::error(format!("cannot define WASI: {error}")))?;
+    for preload in &args.preloads {
+        let (name, file) = preload
+            .split_once('=')
+            .ok_or_else(|| Failure::error(format!("--preload `{preload}`: expected NAME=FILE")))?;
+        let file = Path::new(file);
+        let preloaded = compile(&engine, file)?;
+        let instance = instantiate(&linker, &mut store, &preloaded, file)?;
+        linker
+            .instance(&mut store, name, instance)
+            .map_err(|error| Failure::error(format!("--preload `{preload}`: {error}")))?;
+    }
+    let instance = instantiate(&linker, &mut store, &module, path)?;
+    if let Some(initialize) = instance.get_func(&mut store, "_initialize") {
+        let initialize = initialize
+            .typed::<(), ()>(&store)
+            .map_err(|error| Failure::error(format!("`_initialize`: {error}")))?;
+        initialize
+            .call(&mut store, ())
+            .map_err(|error| execution_failure(path, error))?;
+    }
     let Some((name, _)) = target else {
         return Ok(());
     };
@@ -269,6 +326,71 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Instantiates `module` (read from `path`): link errors are one clean line, traps in its
+/// start function exit as traps.
+fn instantiate(
+    linker: &Linker<WasiCtx>,
+    store: &mut Store<WasiCtx>,
+    module: &Module,
+    path: &Path,
+) -> Result<kestrel::Instance, Failure> {
+    linker.instantiate(store, module).map_err(|error| {
+        if error.kind() == ErrorKind::Link {
+            Failure::error(format!("cannot link `{}`: {error}", path.display()))
+        } else {
+            execution_failure(path, error)
+        }
+    })
+}
+
+/// What `run`'s flags grant the program, as Wasmtime's mean: the program name (FILE's
+/// file name unless --argv0), ARGS unless they are --invoke's, --env variables, --dir
+/// directories, and the host's stdio.
+fn wasi_context(args: &RunArgs) -> Result<WasiCtx, Failure> {
+    let mut builder = WasiCtxBuilder::new();
+    builder.inherit_stdio();
+    let program = match &args.argv0 {
+        Some(name) => name.clone(),
+        None => args
+            .file
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    builder.arg(program);
+    if args.invoke.is_none() {
+        builder.args(&args.args);
+    }
+    for variable in &args.envs {
+        match variable.split_once('=') {
+            Some(("", _)) => {
+                return Err(Failure::error(format!(
+                    "--env `{variable}`: the name is empty"
+                )));
+            }
+            Some((name, value)) => {
+                builder.env(name, value);
+            }
+            // A variable the host does not have stays unset, as in Wasmtime.
+            None => {
+                if let Some(value) = std::env::var_os(variable) {
+                    let value = value.into_string().map_err(|_| {
+                        Failure::error(format!("--env `{variable}`: the host's value is not UTF-8"))
+                    })?;
+                    builder.env(variable, value);
+                }
+            }
+        }
+    }
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder
+            .preopened_dir(host, guest)
+            .map_err(|error| Failure::error(format!("--dir `{dir}`: {error}")))?;
+    }
+    Ok(builder.build())
 }
 
 fn export_func_type(module: &Module, name: &str) -> Result<ExternType, Failure> {

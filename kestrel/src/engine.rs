@@ -16,6 +16,9 @@ pub enum Strategy {
     /// Kestrel's interpreter.
     #[default]
     Interpreter,
+    /// Kestrel's Cranelift JIT: every function of a module is compiled to native code when
+    /// the module is created (on all cores). x86-64 Linux only for now.
+    Jit,
 }
 
 /// Settings for an [`Engine`], made with builder methods.
@@ -101,6 +104,15 @@ impl Config {
         self
     }
 
+    /// The most bytes of native stack JIT-compiled code may use from one entry into Wasm
+    /// (8 MiB by default; compiled code also stops short of the end of the thread's stack).
+    /// Deeper calls trap with [`Trap::StackOverflow`](crate::Trap::StackOverflow).
+    /// Compiled frames count against this instead of [`Config::max_call_depth`].
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Config {
+        self.stack_limits.max_wasm_stack = bytes;
+        self
+    }
+
     /// Address space reserved up front for each linear memory. The default, 4 GiB, means a
     /// 32-bit memory never moves when it grows.
     pub fn memory_reservation(&mut self, bytes: u64) -> &mut Config {
@@ -138,6 +150,7 @@ impl Engine {
         if config.stack_limits.max_value_stack == 0 {
             return Err(Error::usage("`max_value_stack` must be at least 1"));
         }
+        crate::tier::check_config(config)?;
         Ok(Engine::from_valid_config(config.clone()))
     }
 

@@ -156,6 +156,7 @@ pub(crate) fn instantiate<T: 'static>(
         ));
     }
     let id = kestrel_vm::instantiate(context.opaque, module.runtime(), imports)?;
+    crate::tier::instantiated(context.opaque, id);
     if let Some(start) = module.info().start {
         let func = context.opaque.instance(id).funcs[start as usize];
         crate::tier::call_raw(context.opaque, context.data, func, &mut [])

@@ -49,6 +49,7 @@ impl Module {
         let info = kestrel_parser::parse(binary, &engine.config().features)?;
         check_boundary_types(&info)?;
         let runtime = RuntimeModule::new(Arc::new(info), engine.registry());
+        crate::tier::prepare_module(engine.config(), &runtime)?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),

@@ -145,3 +145,34 @@ fn wasm_calls_do_not_allocate() {
     );
     assert_eq!(result, 42);
 }
+
+#[test]
+fn jit_calls_do_not_allocate() {
+    let mut config = Config::new();
+    config.strategy(Strategy::Jit);
+    let Ok(engine) = Engine::new(&config) else {
+        return; // The JIT does not support this host.
+    };
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "double" (func $double (param i32) (result i32)))
+             (func $add (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+             (func (export "run") (param i32 i32) (result i32)
+               (call $double (call $add (local.get 0) (local.get 1)))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let double = Func::wrap(&mut store, |x: i32| x * 2);
+    let instance = Instance::new(&mut store, &module, &[double.into()]).unwrap();
+    let run = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "run")
+        .unwrap();
+    run.call(&mut store, (1, 2)).unwrap();
+    let mut result = 0;
+    assert_eq!(
+        allocations(|| result = run.call(&mut store, (20, 1)).unwrap()),
+        0
+    );
+    assert_eq!(result, 42);
+}

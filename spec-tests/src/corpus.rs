@@ -4,8 +4,9 @@
 //!
 //! 1. its environment variable (for example `KESTREL_SPEC_2_0=/path/to/testsuite`), which
 //!    must name an existing directory when it is set;
-//! 2. its git submodule inside the project (`tests/testsuite`, `tests/testsuite-2.0`), when
-//!    it is checked out (an uninitialised submodule is an empty directory and is passed over);
+//! 2. its git submodule inside the project (`tests/testsuite`, `tests/testsuite-2.0`,
+//!    `tests/wasi-testsuite`), when it is checked out (an uninitialised submodule is an empty
+//!    directory and is passed over);
 //! 3. `../shared/<folder>` next to the workspace root.
 //!
 //! When none exists, [`Corpus::locate`] returns an error that says how to get the corpus.
@@ -57,9 +58,11 @@ impl Corpus {
         match self {
             Corpus::Spec2_0 => Some("tests/testsuite-2.0"),
             Corpus::Spec3_0 => Some("tests/testsuite"),
-            // The benchmark corpora are subsets of their upstream repositories and the
-            // WASI suite has no submodule yet: they come from the variable or `../shared`.
-            Corpus::WasiTestsuite | Corpus::Sightglass | Corpus::WasmiBenchmarks => None,
+            // Upstream's `prod/testsuite-base` branch, which holds the built tests.
+            Corpus::WasiTestsuite => Some("tests/wasi-testsuite"),
+            // The benchmark corpora are subsets of their upstream repositories: they come
+            // from the variable or `../shared`.
+            Corpus::Sightglass | Corpus::WasmiBenchmarks => None,
         }
     }
 

@@ -34,16 +34,19 @@ use std::sync::{Once, mpsc};
 pub enum EngineKind {
     /// The interpreter.
     Interp,
+    /// The Cranelift JIT: every function compiled before it runs.
+    Jit,
 }
 
 impl EngineKind {
     /// Every engine; the expected-failure test runs the suites on each.
-    pub const ALL: &'static [EngineKind] = &[EngineKind::Interp];
+    pub const ALL: &'static [EngineKind] = &[EngineKind::Interp, EngineKind::Jit];
 
     /// The name used on the command line and in expected-failure list names.
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Interp => "interp",
+            EngineKind::Jit => "jit",
         }
     }
 
@@ -52,6 +55,9 @@ impl EngineKind {
         match self {
             EngineKind::Interp => {
                 config.strategy(Strategy::Interpreter);
+            }
+            EngineKind::Jit => {
+                config.strategy(Strategy::Jit);
             }
         }
     }

@@ -174,16 +174,30 @@ pub fn instantiate(
         tables.push(store.push_table(table));
     }
 
-    let global_cells = globals.iter().map(|id| store.global(*id).cell()).collect();
+    let global_cells: Box<[GlobalCell]> =
+        globals.iter().map(|id| store.global(*id).cell()).collect();
+    let funcs: Box<[FuncId]> = funcs.into();
+    let context = InstanceContext::new(
+        store,
+        instance_id,
+        &funcs,
+        &memories,
+        &tables,
+        &global_cells,
+    );
+    for id in &funcs[info.num_imported_functions as usize..] {
+        store.set_func_vmctx(*id, context.vmctx_ptr());
+    }
     store.instances.push(InstanceEntity {
         module: module.clone(),
-        funcs: funcs.into(),
+        funcs,
         tables: tables.into(),
         memories: memories.into(),
         globals: globals.into(),
         global_cells,
         dropped_data: vec![false; info.data.len()].into(),
         dropped_elements: vec![false; info.elements.len()].into(),
+        context,
     });
 
     initialize_segments(store, instance_id)?;

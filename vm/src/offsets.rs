@@ -4,6 +4,26 @@
 //! The JIT emits loads and stores at these offsets, so they are computed here once, with
 //! `offset_of!`, and the tests pin them: changing a layout is a deliberate act that shows up
 //! as a failing test, never a silent miscompilation.
+//!
+//! What compiled code reaches, and from where:
+//!
+//! ```text
+//! VMContext (one per instance, InstanceEntity::context)
+//!   store ──────▶ VMStoreContext (one per store, StoreOpaque::vm_store)
+//!   │               stack_limit          lowest stack address compiled code may use
+//!   │               func_refs[FuncId] ─▶ VMFuncRef { native_call, vmctx, type_id }
+//!   memories[i] ─▶ VMMemoryDefinition { base, current_length }   (LinearMemory, boxed)
+//!   tables[i] ───▶ VMTableDefinition { base, current_elements }   (Table, boxed)
+//!   globals[i] ──▶ VMGlobal { bits }                               (GlobalCell)
+//!   func_ids[i]    FuncId of function i of the instance (imports first)
+//!   instance       the InstanceId
+//! ```
+//!
+//! Invariants: every pointer above stays valid, at the same address, for as long as the
+//! store lives (the pointees are boxed and owned by the store); the arrays behind
+//! `memories`, `tables`, `globals` and `func_ids` never change after instantiation, so
+//! compiled code may treat their loads as read-only. `VMStoreContext::func_refs` moves when
+//! the store gains a function, so compiled code reloads it at every use.
 
 use std::mem::offset_of;
 
@@ -33,6 +53,80 @@ impl VMGlobal {
     }
 }
 
+/// A table's elements (the raw reference encoding of [`crate::value`]) and their number.
+/// Kept up to date by [`crate::Table`], boxed so its address never changes.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    pub base: *mut u64,
+    pub current_elements: u64,
+}
+
+/// How compiled code calls a function of the store; `VMStoreContext::func_refs` holds one per
+/// [`FuncId`](crate::FuncId), in the same order as `StoreOpaque::funcs`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    /// Entry point with the compiled-code calling convention (see the JIT's docs), or null
+    /// when the function has no compiled code (host functions, functions of modules not
+    /// compiled): such calls go through the runtime instead.
+    pub native_call: *const u8,
+    /// The context of the function's instance; null for host functions.
+    pub vmctx: *mut VMContext,
+    /// The function's signature ([`TypeId`](crate::TypeId)), checked by `call_indirect`.
+    pub type_id: u32,
+}
+
+/// The per-store state compiled code reads. Owned by the store (boxed, stable address).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMStoreContext {
+    /// The lowest stack address compiled code may grow down to: Cranelift's stack limit.
+    /// Set by the tier on each entry into compiled code.
+    pub stack_limit: usize,
+    /// `StoreOpaque::func_refs`, refreshed whenever a function is added.
+    pub func_refs: *const VMFuncRef,
+    pub func_refs_len: usize,
+}
+
+/// The per-instance context compiled code receives as its first argument. Owned by the
+/// instance ([`crate::store::InstanceContext`]).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContext {
+    pub store: *mut VMStoreContext,
+    /// `memories[i]` is memory `i` of the instance (imports first).
+    pub memories: *const *mut VMMemoryDefinition,
+    /// `tables[i]` is table `i` of the instance (imports first).
+    pub tables: *const *mut VMTableDefinition,
+    /// `globals[i]` is the cell of global `i` (imports first): `InstanceEntity::global_cells`.
+    pub globals: *const *mut VMGlobal,
+    /// `func_ids[i]` is the store index of function `i` (imports first):
+    /// `InstanceEntity::funcs`.
+    pub func_ids: *const u32,
+    /// The instance's [`InstanceId`](crate::InstanceId).
+    pub instance: u32,
+}
+
+// SAFETY: these layouts only hold addresses of data owned by the store they belong to, and
+// a store is used by one thread at a time (exclusively for writes); moving or sharing the
+// addresses between threads together with the store is sound.
+unsafe impl Send for VMTableDefinition {}
+// SAFETY: as above.
+unsafe impl Sync for VMTableDefinition {}
+// SAFETY: as above.
+unsafe impl Send for VMFuncRef {}
+// SAFETY: as above.
+unsafe impl Sync for VMFuncRef {}
+// SAFETY: as above.
+unsafe impl Send for VMStoreContext {}
+// SAFETY: as above.
+unsafe impl Sync for VMStoreContext {}
+// SAFETY: as above.
+unsafe impl Send for VMContext {}
+// SAFETY: as above.
+unsafe impl Sync for VMContext {}
+
 /// Offsets of the fields above, for code generators.
 pub mod offset {
     use super::*;
@@ -40,6 +134,21 @@ pub mod offset {
     pub const MEMORY_BASE: usize = offset_of!(VMMemoryDefinition, base);
     pub const MEMORY_CURRENT_LENGTH: usize = offset_of!(VMMemoryDefinition, current_length);
     pub const GLOBAL_BITS: usize = offset_of!(VMGlobal, bits);
+    pub const TABLE_BASE: usize = offset_of!(VMTableDefinition, base);
+    pub const TABLE_CURRENT_ELEMENTS: usize = offset_of!(VMTableDefinition, current_elements);
+    pub const FUNC_REF_NATIVE_CALL: usize = offset_of!(VMFuncRef, native_call);
+    pub const FUNC_REF_VMCTX: usize = offset_of!(VMFuncRef, vmctx);
+    pub const FUNC_REF_TYPE_ID: usize = offset_of!(VMFuncRef, type_id);
+    pub const FUNC_REF_SIZE: usize = size_of::<VMFuncRef>();
+    pub const STORE_STACK_LIMIT: usize = offset_of!(VMStoreContext, stack_limit);
+    pub const STORE_FUNC_REFS: usize = offset_of!(VMStoreContext, func_refs);
+    pub const STORE_FUNC_REFS_LEN: usize = offset_of!(VMStoreContext, func_refs_len);
+    pub const VMCTX_STORE: usize = offset_of!(VMContext, store);
+    pub const VMCTX_MEMORIES: usize = offset_of!(VMContext, memories);
+    pub const VMCTX_TABLES: usize = offset_of!(VMContext, tables);
+    pub const VMCTX_GLOBALS: usize = offset_of!(VMContext, globals);
+    pub const VMCTX_FUNC_IDS: usize = offset_of!(VMContext, func_ids);
+    pub const VMCTX_INSTANCE: usize = offset_of!(VMContext, instance);
 }
 
 #[cfg(all(test, target_pointer_width = "64"))]
@@ -54,5 +163,38 @@ mod tests {
         assert_eq!(offset::GLOBAL_BITS, 0);
         assert_eq!(std::mem::size_of::<VMGlobal>(), 16);
         assert_eq!(std::mem::align_of::<VMGlobal>(), 16);
+    }
+
+    #[test]
+    fn compiled_code_layouts_are_pinned() {
+        assert_eq!(offset::TABLE_BASE, 0);
+        assert_eq!(offset::TABLE_CURRENT_ELEMENTS, 8);
+        assert_eq!(std::mem::size_of::<VMTableDefinition>(), 16);
+        assert_eq!(offset::FUNC_REF_NATIVE_CALL, 0);
+        assert_eq!(offset::FUNC_REF_VMCTX, 8);
+        assert_eq!(offset::FUNC_REF_TYPE_ID, 16);
+        assert_eq!(offset::FUNC_REF_SIZE, 24);
+        assert_eq!(offset::STORE_STACK_LIMIT, 0);
+        assert_eq!(offset::STORE_FUNC_REFS, 8);
+        assert_eq!(offset::STORE_FUNC_REFS_LEN, 16);
+        assert_eq!(std::mem::size_of::<VMStoreContext>(), 24);
+        assert_eq!(offset::VMCTX_STORE, 0);
+        assert_eq!(offset::VMCTX_MEMORIES, 8);
+        assert_eq!(offset::VMCTX_TABLES, 16);
+        assert_eq!(offset::VMCTX_GLOBALS, 24);
+        assert_eq!(offset::VMCTX_FUNC_IDS, 32);
+        assert_eq!(offset::VMCTX_INSTANCE, 40);
+        assert_eq!(std::mem::size_of::<VMContext>(), 48);
+    }
+
+    #[test]
+    fn ids_and_cells_have_the_layout_compiled_code_reads() {
+        // `VMContext::func_ids` points at a `[FuncId]`, `globals` at a `[GlobalCell]`.
+        assert_eq!(std::mem::size_of::<crate::FuncId>(), 4);
+        assert_eq!(std::mem::align_of::<crate::FuncId>(), 4);
+        assert_eq!(
+            std::mem::size_of::<crate::GlobalCell>(),
+            std::mem::size_of::<*mut VMGlobal>()
+        );
     }
 }

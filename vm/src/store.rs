@@ -10,7 +10,9 @@
 //! can call a host function while keeping no Rust reference into the store alive.
 
 use crate::memory::{LinearMemory, MemoryConfig};
-use crate::offsets::VMGlobal;
+use crate::offsets::{
+    VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
+};
 use crate::table::Table;
 use crate::types::{TypeId, TypeRegistry};
 use kestrel_parser::{FuncIndex, FuncType, GlobalType, ModuleInfo};
@@ -23,6 +25,7 @@ macro_rules! entity_ids {
     ($( $(#[$doc:meta])* $name:ident, )*) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(transparent)]
         pub struct $name(pub u32);
 
         impl $name {
@@ -116,6 +119,7 @@ impl FuncEntity {
 /// The heap cell holding a global's value, at an address that never changes, so that the
 /// tiers can keep direct pointers to it (an instance lists its globals' cells).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
 pub struct GlobalCell(NonNull<VMGlobal>);
 
 // SAFETY: a cell is only read or written through the store that owns it, and the store is
@@ -228,6 +232,64 @@ pub struct InstanceEntity {
     pub dropped_data: Box<[bool]>,
     /// `elem.drop` (or active/declared initialisation) has happened for segment `i`.
     pub dropped_elements: Box<[bool]>,
+    /// The context compiled code runs with.
+    pub context: InstanceContext,
+}
+
+/// An instance's [`VMContext`] and the arrays it points to that the instance does not
+/// already hold. Every pointer in it stays valid as long as the store lives (see
+/// [`crate::offsets`]).
+#[derive(Debug)]
+pub struct InstanceContext {
+    vmctx: Box<VMContext>,
+    _memories: Box<[*mut VMMemoryDefinition]>,
+    _tables: Box<[*mut VMTableDefinition]>,
+}
+
+// SAFETY: the context only holds addresses of data owned by the same store, which is used by
+// one thread at a time; see the `Send`/`Sync` impls in `offsets`.
+unsafe impl Send for InstanceContext {}
+// SAFETY: as above; shared access only reads.
+unsafe impl Sync for InstanceContext {}
+
+impl InstanceContext {
+    /// The context of the instance `instance`, whose functions are `funcs` and globals'
+    /// cells `global_cells` (boxed slices the instance keeps for as long as it lives).
+    pub(crate) fn new(
+        store: &mut StoreOpaque,
+        instance: InstanceId,
+        funcs: &[FuncId],
+        memories: &[MemoryId],
+        tables: &[TableId],
+        global_cells: &[GlobalCell],
+    ) -> InstanceContext {
+        let memories: Box<[*mut VMMemoryDefinition]> = memories
+            .iter()
+            .map(|id| store.memory_mut(*id).definition_ptr())
+            .collect();
+        let tables: Box<[*mut VMTableDefinition]> = tables
+            .iter()
+            .map(|id| store.table_mut(*id).definition_ptr())
+            .collect();
+        let vmctx = Box::new(VMContext {
+            store: store.vm_store_context_ptr(),
+            memories: memories.as_ptr(),
+            tables: tables.as_ptr(),
+            globals: global_cells.as_ptr().cast(),
+            func_ids: funcs.as_ptr().cast(),
+            instance: instance.0,
+        });
+        InstanceContext {
+            vmctx,
+            _memories: memories,
+            _tables: tables,
+        }
+    }
+
+    /// The context's address, stable for the life of the store.
+    pub fn vmctx_ptr(&self) -> *mut VMContext {
+        &*self.vmctx as *const VMContext as *mut VMContext
+    }
 }
 
 /// Limits on execution resources, per store.
@@ -239,6 +301,10 @@ pub struct StackLimits {
     pub max_value_stack: usize,
     /// Most nested entries into Wasm from host functions, each of which costs host stack.
     pub max_reentrancy: u32,
+    /// Most bytes of native stack compiled (JIT) code may use from one entry into Wasm; the
+    /// JIT also stops short of the end of the thread's stack. Compiled frames are counted
+    /// in bytes, not against `max_call_depth`.
+    pub max_wasm_stack: usize,
 }
 
 impl Default for StackLimits {
@@ -247,6 +313,7 @@ impl Default for StackLimits {
             max_call_depth: 100_000,
             max_value_stack: 1 << 22,
             max_reentrancy: 200,
+            max_wasm_stack: 8 << 20,
         }
     }
 }
@@ -269,6 +336,11 @@ pub struct StoreOpaque {
     pub reentrancy: u32,
     /// The interpreter's reusable value stack, parked here between calls.
     pub interpreter_stack: Option<Box<dyn Any + Send>>,
+    /// How compiled code calls each function, parallel to `funcs` (kept so by
+    /// [`StoreOpaque::push_func`]; `vm_store` points at it).
+    func_refs: Vec<VMFuncRef>,
+    /// The store's state for compiled code; its address never changes.
+    vm_store: Box<VMStoreContext>,
 }
 
 impl std::fmt::Debug for StoreOpaque {
@@ -301,7 +373,36 @@ impl StoreOpaque {
             call_depth: 0,
             reentrancy: 0,
             interpreter_stack: None,
+            func_refs: Vec::new(),
+            vm_store: Box::new(VMStoreContext {
+                stack_limit: usize::MAX,
+                func_refs: std::ptr::null(),
+                func_refs_len: 0,
+            }),
         }
+    }
+
+    /// The store's [`VMStoreContext`], at an address that never changes.
+    pub fn vm_store_context_ptr(&mut self) -> *mut VMStoreContext {
+        &mut *self.vm_store
+    }
+
+    /// How compiled code calls each function, indexed by [`FuncId`].
+    pub fn func_refs(&self) -> &[VMFuncRef] {
+        &self.func_refs
+    }
+
+    /// Attaches compiled code to function `id`: `native_call` must be an entry point with
+    /// the compiled-code calling convention for the function's signature and instance, and
+    /// stay valid for as long as the store lives (the tier keeps the code alive through the
+    /// instance's module).
+    pub fn set_native_call(&mut self, id: FuncId, native_call: *const u8) {
+        self.func_refs[id.index()].native_call = native_call;
+    }
+
+    /// Records the context of the instance a Wasm function belongs to.
+    pub(crate) fn set_func_vmctx(&mut self, id: FuncId, vmctx: *mut VMContext) {
+        self.func_refs[id.index()].vmctx = vmctx;
     }
 
     pub fn id(&self) -> StoreId {
@@ -341,6 +442,14 @@ impl StoreOpaque {
     }
 
     pub fn push_func(&mut self, func: FuncEntity) -> FuncId {
+        // Compiled code is attached by the tiers once the instance exists.
+        self.func_refs.push(VMFuncRef {
+            native_call: std::ptr::null(),
+            vmctx: std::ptr::null_mut(),
+            type_id: func.type_id().0,
+        });
+        self.vm_store.func_refs = self.func_refs.as_ptr();
+        self.vm_store.func_refs_len = self.func_refs.len();
         self.funcs.push(func);
         FuncId(self.funcs.len() as u32 - 1)
     }

@@ -2,7 +2,12 @@
 //!
 //! Elements are stored in the raw reference encoding of [`crate::value`] (0 is null), so a
 //! funcref table is a plain array of `u64` that both tiers can index.
+//!
+//! Invariant: `definition` (boxed, so compiled code can keep its address) always holds the
+//! address and length of `elements`; every method that can reallocate `elements` refreshes
+//! it before returning.
 
+use crate::offsets::VMTableDefinition;
 use crate::trap::TrapCode;
 use kestrel_parser::TableType;
 
@@ -12,6 +17,7 @@ pub struct Table {
     ty: TableType,
     elements: Vec<u64>,
     maximum: u64,
+    definition: Box<VMTableDefinition>,
 }
 
 /// Tables never grow beyond this many elements, whatever their declared maximum: it bounds
@@ -32,11 +38,28 @@ impl Table {
                 ty.limits.minimum
             ));
         }
-        Ok(Table {
+        let mut table = Table {
             ty,
             elements: vec![initial; ty.limits.minimum as usize],
             maximum,
-        })
+            definition: Box::new(VMTableDefinition {
+                base: std::ptr::null_mut(),
+                current_elements: 0,
+            }),
+        };
+        table.sync_definition();
+        Ok(table)
+    }
+
+    fn sync_definition(&mut self) {
+        self.definition.base = self.elements.as_mut_ptr();
+        self.definition.current_elements = self.elements.len() as u64;
+    }
+
+    /// A stable pointer to the table's base and length, for compiled code; valid as long as
+    /// this table lives.
+    pub fn definition_ptr(&mut self) -> *mut VMTableDefinition {
+        &mut *self.definition
     }
 
     pub fn ty(&self) -> TableType {
@@ -80,6 +103,7 @@ impl Table {
         let new = old.checked_add(delta).filter(|new| *new <= self.maximum)?;
         self.elements.try_reserve(delta as usize).ok()?;
         self.elements.resize(new as usize, init);
+        self.sync_definition();
         Some(old)
     }
 
@@ -140,5 +164,10 @@ mod tests {
         assert_eq!(table.get(4), Err(TrapCode::TableOutOfBounds));
         assert_eq!(table.write(3, &[1, 2]), Err(TrapCode::TableOutOfBounds));
         assert_eq!(table.elements(), &[9, 9, 9, 5]);
+        let definition = table.definition_ptr();
+        // SAFETY: the definition lives as long as `table`.
+        let definition = unsafe { &*definition };
+        assert_eq!(definition.current_elements, 4);
+        assert_eq!(definition.base.cast_const(), table.elements().as_ptr());
     }
 }

@@ -1,0 +1,263 @@
+//! Runs every Sightglass benchmark program (`../shared/bench/sightglass`, or
+//! `KESTREL_SIGHTGLASS`) as the benchmark harness would: `kestrel run --dir . FILE` from the
+//! program's own folder, with the `bench.start`/`bench.end` imports provided by a preloaded
+//! module (`--preload bench=...`). Each must exit 0 and print exactly its
+//! `NAME.stdout.expected` / `NAME.stderr.expected` (`default.*.expected` in `libsodium/`),
+//! where those files exist.
+//!
+//! Two explicit lists leave programs out, and the test says so for each:
+//!
+//! - [`SIMD_PROGRAMS`] use fixed-width SIMD, which Kestrel does not execute yet. The test
+//!   checks they still fail to validate without SIMD, so the list cannot outlive the reason:
+//!   when SIMD lands, it fails until they are removed from the list.
+//! - [`LONG_PROGRAMS`] take tens of seconds on the interpreter; they run when
+//!   `KESTREL_SIGHTGLASS_LONG=1` is set.
+//!
+//! The last line is `sightglass: N passed, M failed, K skipped`. Its own `main` (no libtest)
+//! so the skipped programs are visible in `cargo test`'s output.
+
+use kestrel_spec_tests::corpus::Corpus;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Programs that need fixed-width SIMD (`v128`), relative to the corpus root.
+const SIMD_PROGRAMS: &[&str] = &[
+    "blake3-simd/benchmark.wasm",
+    "intgemm-simd/benchmark.wasm",
+    "libsodium/libsodium-aead_chacha20poly1305.wasm",
+    "libsodium/libsodium-box.wasm",
+    "libsodium/libsodium-generichash.wasm",
+    "libsodium/libsodium-hash.wasm",
+    "libsodium/libsodium-kdf.wasm",
+    "libsodium/libsodium-pwhash_argon2id.wasm",
+    "libsodium/libsodium-scalarmult.wasm",
+    "libsodium/libsodium-secretbox.wasm",
+    "libsodium/libsodium-sign.wasm",
+    "libsodium/libsodium-stream.wasm",
+];
+
+/// Programs too slow on the interpreter for every test run, with their time alone on a
+/// 2-core CI machine (release build, measured when the list was made). Each is several
+/// times the rest of the folder together; the next slowest take about 12 s.
+const LONG_PROGRAMS: &[(&str, &str)] = &[
+    ("shootout/shootout-ed25519.wasm", "51 s"),
+    ("shootout/shootout-seqhash.wasm", "52 s"),
+];
+
+/// Set to `1` to run [`LONG_PROGRAMS`] too.
+const LONG_VARIABLE: &str = "KESTREL_SIGHTGLASS_LONG";
+
+/// The benchmark harness's imports, which do nothing here: the test checks output, not time.
+const BENCH_MODULE: &str = r#"(module (func (export "start")) (func (export "end")))"#;
+
+enum Verdict {
+    Passed,
+    Failed(String),
+    Skipped(String),
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Behave like a libtest binary with one test named `sightglass`.
+    if args.iter().any(|arg| arg == "--list") {
+        println!("sightglass: test");
+        return ExitCode::SUCCESS;
+    }
+    let filters: Vec<&String> = args.iter().filter(|arg| !arg.starts_with('-')).collect();
+    if !filters.is_empty()
+        && !filters
+            .iter()
+            .any(|filter| "sightglass".contains(filter.as_str()))
+    {
+        return ExitCode::SUCCESS;
+    }
+
+    let root = match Corpus::Sightglass.locate() {
+        Ok(root) => root,
+        Err(error) => {
+            println!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let programs = match programs(&root) {
+        Ok(programs) => programs,
+        Err(error) => {
+            println!("error: cannot list `{}`: {error}", root.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    // A listed program that is gone makes the list wrong.
+    let mut stale = Vec::new();
+    for listed in SIMD_PROGRAMS
+        .iter()
+        .chain(LONG_PROGRAMS.iter().map(|(name, _)| name))
+    {
+        if !programs.iter().any(|program| program == listed) {
+            stale.push(*listed);
+        }
+    }
+    if !stale.is_empty() {
+        println!(
+            "error: listed in tests/sightglass.rs but not in the corpus: {}",
+            stale.join(", ")
+        );
+        return ExitCode::FAILURE;
+    }
+
+    let bench = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sightglass-bench.wat");
+    if let Err(error) = std::fs::write(&bench, BENCH_MODULE) {
+        println!("error: cannot write `{}`: {error}", bench.display());
+        return ExitCode::FAILURE;
+    }
+    let run_long = std::env::var(LONG_VARIABLE).is_ok_and(|value| value == "1");
+
+    let start = Instant::now();
+    let next = AtomicUsize::new(0);
+    let verdicts: Mutex<Vec<Option<Verdict>>> = Mutex::new(programs.iter().map(|_| None).collect());
+    let jobs = kestrel_spec_tests::default_jobs()
+        .min(programs.len())
+        .max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(name) = programs.get(index) else {
+                        break;
+                    };
+                    let program_start = Instant::now();
+                    let verdict = judge(&root, name, &bench, run_long);
+                    let mut out = std::io::stdout().lock();
+                    use std::io::Write;
+                    let _ = match &verdict {
+                        Verdict::Passed => writeln!(
+                            out,
+                            "PASS {name} ({:.1}s)",
+                            program_start.elapsed().as_secs_f64()
+                        ),
+                        Verdict::Failed(why) => writeln!(out, "FAIL {name}: {why}"),
+                        Verdict::Skipped(why) => writeln!(out, "SKIP {name}: {why}"),
+                    };
+                    verdicts.lock().unwrap_or_else(|poison| poison.into_inner())[index] =
+                        Some(verdict);
+                }
+            });
+        }
+    });
+    let verdicts = verdicts
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let count =
+        |wanted: fn(&Verdict) -> bool| verdicts.iter().flatten().filter(|v| wanted(v)).count();
+    let passed = count(|verdict| matches!(verdict, Verdict::Passed));
+    let failed = count(|verdict| matches!(verdict, Verdict::Failed(_)));
+    let skipped = count(|verdict| matches!(verdict, Verdict::Skipped(_)));
+    println!("sightglass took {:.1}s", start.elapsed().as_secs_f64());
+    println!("sightglass: {passed} passed, {failed} failed, {skipped} skipped");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Every `.wasm` in the corpus's folders, as `folder/file.wasm`, sorted.
+fn programs(root: &Path) -> std::io::Result<Vec<String>> {
+    let mut programs = Vec::new();
+    for folder in std::fs::read_dir(root)? {
+        let folder = folder?.path();
+        if !folder.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&folder)? {
+            let file = file?.path();
+            if file
+                .extension()
+                .is_some_and(|extension| extension == "wasm")
+            {
+                let relative = file.strip_prefix(root).unwrap_or(&file);
+                programs.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    programs.sort();
+    Ok(programs)
+}
+
+fn kestrel() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kestrel"))
+}
+
+fn judge(root: &Path, name: &str, bench: &Path, run_long: bool) -> Verdict {
+    let path = root.join(name);
+    if SIMD_PROGRAMS.contains(&name) {
+        // Still needs SIMD? Then it fails to validate with the default features.
+        return match kestrel().arg("validate").arg(&path).output() {
+            Ok(output) if !output.status.success() => {
+                Verdict::Skipped("uses SIMD, which Kestrel does not execute yet".to_owned())
+            }
+            Ok(_) => Verdict::Failed(
+                "listed in SIMD_PROGRAMS, but validates now: remove it from the list".to_owned(),
+            ),
+            Err(error) => Verdict::Failed(format!("cannot start kestrel: {error}")),
+        };
+    }
+    if let Some((_, time)) = LONG_PROGRAMS.iter().find(|(long, _)| *long == name)
+        && !run_long
+    {
+        return Verdict::Skipped(format!(
+            "takes {time} on the interpreter; set {LONG_VARIABLE}=1 to run it"
+        ));
+    }
+    let folder = path.parent().unwrap_or(root);
+    let file = path.file_name().unwrap_or_default();
+    let output = kestrel()
+        .current_dir(folder)
+        .args(["run", "--dir", ".", "--preload"])
+        .arg(format!("bench={}", bench.display()))
+        .arg(file)
+        .stdin(Stdio::null())
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => return Verdict::Failed(format!("cannot start kestrel: {error}")),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Verdict::Failed(format!(
+            "exit status {:?}; stderr: {}",
+            output.status.code(),
+            stderr.trim_end()
+        ));
+    }
+    let stem = Path::new(file)
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let mut problems = Vec::new();
+    for (stream, actual) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        let expected = [stem.as_ref(), "default"]
+            .iter()
+            .map(|prefix| folder.join(format!("{prefix}.{stream}.expected")))
+            .find(|candidate| candidate.is_file());
+        let Some(expected) = expected else { continue };
+        match std::fs::read(&expected) {
+            Ok(expected_bytes) if expected_bytes == *actual => {}
+            Ok(expected_bytes) => problems.push(format!(
+                "{stream} differs from `{}`:\n--- expected\n{}\n--- actual\n{}",
+                expected.display(),
+                String::from_utf8_lossy(&expected_bytes).trim_end(),
+                String::from_utf8_lossy(actual).trim_end()
+            )),
+            Err(error) => problems.push(format!("cannot read `{}`: {error}", expected.display())),
+        }
+    }
+    if problems.is_empty() {
+        Verdict::Passed
+    } else {
+        Verdict::Failed(problems.join("\n"))
+    }
+}

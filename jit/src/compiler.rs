@@ -1,0 +1,580 @@
+//! Compiling a whole module: Cranelift setup, parallel compilation of every function,
+//! entry trampolines, and linking into one block of executable memory.
+//!
+//! The result, a [`CompiledModule`], is the JIT's per-module code. It lives in the module's
+//! `TierSlots::compiler` slot, so it is shared by every instance of the module in every
+//! store, and it holds no instance- or store-specific address: compiled code finds those
+//! through its `VMContext` argument at run time (see `kestrel_vm::offsets`).
+//!
+//! Linking is ours (no `cranelift-module`/`cranelift-jit`): functions are laid out back to
+//! back in one allocation; calls between them are PC-relative relocations patched here,
+//! calls to runtime helpers are absolute addresses; then the memory is made read+execute
+//! ([`CodeMemory`]) and its stack-overflow trap sites are registered with the signal
+//! handler ([`crate::signals`]) before any of it can run.
+//!
+//! A function that fails to translate (a feature the JIT does not implement) does not fail
+//! the module: it gets a stub that reports the error as a trap when called, as the
+//! interpreter does when it cannot translate a function.
+
+use crate::abi::{self, Libcall, Trampoline};
+use crate::code_memory::CodeMemory;
+use crate::translate::{self, ModuleEnv};
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{
+    self, ExternalName, Function, InstBuilder, MemFlagsData, UserFuncName, types,
+};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use kestrel_parser::{FuncIndex, ModuleInfo, ValType};
+use kestrel_vm::RuntimeModule;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// `UserExternalName` namespace of calls to Wasm functions (index: function index).
+pub(crate) const NAMESPACE_FUNCTION: u32 = 0;
+/// `UserExternalName` namespace of libcalls (index: position in [`Libcall::ALL`]).
+pub(crate) const NAMESPACE_LIBCALL: u32 = 1;
+
+/// Code alignment of every function and trampoline.
+const FUNCTION_ALIGNMENT: usize = 16;
+
+/// The host ISA, built once.
+pub(crate) fn isa() -> Result<&'static OwnedTargetIsa, String> {
+    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+    ISA.get_or_init(|| {
+        let mut flags = settings::builder();
+        let mut set = |name: &str, value: &str| {
+            flags
+                .set(name, value)
+                .map_err(|error| format!("cannot set Cranelift flag {name}: {error}"))
+        };
+        set("opt_level", "speed")?;
+        // The stack-overflow handler relies on every frame starting with the frame-pointer
+        // pair (see `signals`).
+        set("preserve_frame_pointers", "true")?;
+        set("enable_probestack", "false")?;
+        set("enable_multi_ret_implicit_sret", "true")?;
+        set("unwind_info", "false")?;
+        set(
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        let builder = cranelift_native::builder()
+            .map_err(|error| format!("the JIT does not support this host: {error}"))?;
+        builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|error| format!("cannot configure Cranelift for this host: {error}"))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// One module's compiled code.
+pub(crate) struct CompiledModule {
+    code: CodeMemory,
+    /// Code offset of each defined function (parallel to `function_bodies`).
+    functions: Box<[u32]>,
+    /// Code offset of the trampoline of each type index that a defined function has.
+    trampolines: HashMap<u32, u32>,
+    /// Why a defined function could not be compiled (its code is then a stub).
+    errors: Box<[Option<String>]>,
+}
+
+impl Drop for CompiledModule {
+    fn drop(&mut self) {
+        if self.code.is_published() {
+            crate::signals::unregister(self.code.range().start);
+        }
+    }
+}
+
+impl CompiledModule {
+    /// The JIT code of `module`, if it was compiled.
+    pub(crate) fn of(module: &RuntimeModule) -> Option<&CompiledModule> {
+        module
+            .tiers
+            .compiler
+            .get()?
+            .downcast_ref::<CompiledModule>()
+    }
+
+    /// The address of defined function `index`.
+    pub(crate) fn function_address(&self, info: &ModuleInfo, index: FuncIndex) -> *const u8 {
+        let offset = self.functions[(index - info.num_imported_functions) as usize];
+        self.code.base().wrapping_add(offset as usize)
+    }
+
+    /// The entry point of defined function `index` and the trampoline of its type; `None`
+    /// for types the host cannot call (`v128`).
+    pub(crate) fn entry(
+        &self,
+        info: &ModuleInfo,
+        index: FuncIndex,
+    ) -> Option<(*const u8, Trampoline)> {
+        let type_index = info.functions[index as usize];
+        let offset = *self.trampolines.get(&type_index)?;
+        let address = self.code.base().wrapping_add(offset as usize);
+        // SAFETY: `offset` is the start of a trampoline compiled with the signature of
+        // `Trampoline` (`abi::trampoline_signature`) in published, executable code.
+        let trampoline = unsafe { std::mem::transmute::<*const u8, Trampoline>(address) };
+        Some((self.function_address(info, index), trampoline))
+    }
+
+    /// Why defined function `index` failed to compile, if it did.
+    pub(crate) fn error(&self, info: &ModuleInfo, index: FuncIndex) -> Option<&str> {
+        let defined = index.checked_sub(info.num_imported_functions)? as usize;
+        self.errors.get(defined)?.as_deref()
+    }
+}
+
+/// Where a relocation points.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// A Wasm function of this module (a function index).
+    Function(FuncIndex),
+    /// An address outside the module's code.
+    Absolute(usize),
+    /// An offset within the same compiled function.
+    Local(u32),
+}
+
+#[derive(Debug)]
+struct Relocation {
+    offset: u32,
+    kind: Reloc,
+    target: Target,
+    addend: i64,
+}
+
+/// One compiled function, not yet placed.
+struct CompiledCode {
+    bytes: Vec<u8>,
+    relocations: Vec<Relocation>,
+    /// Offsets of the prologue's stack-overflow trap instructions.
+    stack_overflow_sites: Vec<u32>,
+}
+
+/// Compiles every function of `module` (in parallel) and links them, unless that was done
+/// already. Fails only when the host or the module's signatures are unsupported.
+pub(crate) fn compile_module(module: &RuntimeModule) -> Result<&CompiledModule, String> {
+    if let Some(compiled) = CompiledModule::of(module) {
+        return Ok(compiled);
+    }
+    let compiled = compile_uncached(module)?;
+    // Another thread may have won the race; either result is equivalent.
+    let _ = module.tiers.compiler.set(Box::new(compiled));
+    CompiledModule::of(module).ok_or_else(|| "the compiler slot holds another tier's code".into())
+}
+
+fn compile_uncached(module: &RuntimeModule) -> Result<CompiledModule, String> {
+    if !crate::is_supported() {
+        return Err("the JIT supports x86-64 Linux only for now".into());
+    }
+    let isa = isa()?;
+    let info = &*module.info;
+    let env = ModuleEnv {
+        info,
+        type_ids: &module.type_ids,
+        pointer_type: isa.pointer_type(),
+        call_conv: isa.default_call_conv(),
+        frontend_config: isa.frontend_config(),
+    };
+    let count = info.function_bodies.len();
+    let results = compile_in_parallel(&env, isa, count);
+
+    let mut codes = Vec::with_capacity(count);
+    let mut errors = Vec::with_capacity(count);
+    for (defined, result) in results.into_iter().enumerate() {
+        let index = info.num_imported_functions + defined as u32;
+        match result {
+            Ok(code) => {
+                codes.push(code);
+                errors.push(None);
+            }
+            Err(error) => {
+                codes.push(compile_stub(&env, isa, index)?);
+                errors.push(Some(format!("cannot compile function {index}: {error}")));
+            }
+        }
+    }
+    // Trampolines serve calls from the host, which cannot pass `v128` values.
+    let mut type_indices: Vec<u32> = info.functions[info.num_imported_functions as usize..]
+        .iter()
+        .copied()
+        .filter(|index| {
+            let ty = &info.types[*index as usize];
+            !ty.params()
+                .iter()
+                .chain(ty.results())
+                .any(|ty| *ty == ValType::V128)
+        })
+        .collect();
+    type_indices.sort_unstable();
+    type_indices.dedup();
+    let mut trampolines = Vec::with_capacity(type_indices.len());
+    for type_index in &type_indices {
+        trampolines.push(compile_trampoline(&env, isa, *type_index)?);
+    }
+
+    // Layout: functions, then trampolines, each aligned.
+    let mut bytes = Vec::new();
+    let mut place = |code: &CompiledCode| {
+        let offset = bytes.len().next_multiple_of(FUNCTION_ALIGNMENT);
+        bytes.resize(offset, 0);
+        bytes.extend_from_slice(&code.bytes);
+        offset
+    };
+    let function_offsets: Vec<usize> = codes.iter().map(&mut place).collect();
+    let trampoline_offsets: Vec<usize> = trampolines.iter().map(&mut place).collect();
+    if u32::try_from(bytes.len()).is_err() {
+        return Err("the module's compiled code exceeds 4 GiB".into());
+    }
+
+    let mut memory = CodeMemory::new(&bytes)?;
+    let base = memory.base() as usize;
+    {
+        let code_bytes = memory.bytes_mut();
+        let pieces = codes
+            .iter()
+            .zip(&function_offsets)
+            .chain(trampolines.iter().zip(&trampoline_offsets));
+        for (code, start) in pieces {
+            for relocation in &code.relocations {
+                let target = match relocation.target {
+                    Target::Function(index) => {
+                        let defined = index
+                            .checked_sub(info.num_imported_functions)
+                            .ok_or("a direct call to an imported function was relocated")?;
+                        base + function_offsets[defined as usize]
+                    }
+                    Target::Absolute(address) => address,
+                    Target::Local(offset) => base + start + offset as usize,
+                };
+                apply_relocation(
+                    code_bytes,
+                    base,
+                    start + relocation.offset as usize,
+                    relocation,
+                    target,
+                )?;
+            }
+        }
+    }
+    memory.publish()?;
+    let sites = codes
+        .iter()
+        .zip(&function_offsets)
+        .flat_map(|(code, start)| {
+            code.stack_overflow_sites
+                .iter()
+                .map(move |site| base + start + *site as usize)
+        })
+        .collect();
+    crate::signals::register(memory.range(), sites);
+    Ok(CompiledModule {
+        code: memory,
+        functions: function_offsets
+            .iter()
+            .map(|offset| *offset as u32)
+            .collect(),
+        trampolines: type_indices
+            .iter()
+            .zip(&trampoline_offsets)
+            .map(|(type_index, offset)| (*type_index, *offset as u32))
+            .collect(),
+        errors: errors.into(),
+    })
+}
+
+fn apply_relocation(
+    code: &mut [u8],
+    base: usize,
+    at: usize,
+    relocation: &Relocation,
+    target: usize,
+) -> Result<(), String> {
+    let value = (target as i64).wrapping_add(relocation.addend);
+    match relocation.kind {
+        Reloc::Abs8 => {
+            code[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        Reloc::X86PCRel4 | Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 => {
+            let site = (base + at) as i64;
+            let delta = i32::try_from(value.wrapping_sub(site))
+                .map_err(|_| "a PC-relative relocation is out of range".to_owned())?;
+            code[at..at + 4].copy_from_slice(&delta.to_le_bytes());
+        }
+        other => return Err(format!("unsupported relocation kind {other:?}")),
+    }
+    Ok(())
+}
+
+/// Compiles the defined functions on all cores; results in function order.
+fn compile_in_parallel(
+    env: &ModuleEnv<'_>,
+    isa: &OwnedTargetIsa,
+    count: usize,
+) -> Vec<Result<CompiledCode, String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(count.div_ceil(4))
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut context = Context::new();
+        let mut builder_context = FunctionBuilderContext::new();
+        let mut done = Vec::new();
+        loop {
+            let defined = next.fetch_add(1, Ordering::Relaxed);
+            if defined >= count {
+                break;
+            }
+            let index = env.info.num_imported_functions + defined as u32;
+            context.clear();
+            // A panic inside Cranelift (a translator bug producing invalid IR) fails this
+            // function only: it becomes a stub, and the embedder keeps running.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                translate::translate(env, index, &mut context.func, &mut builder_context)
+                    .and_then(|()| finish(&mut context, isa, index))
+            }))
+            .unwrap_or_else(|_| Err(format!("the compiler panicked on function {index}")));
+            if result.is_err() {
+                // A translation that stopped halfway leaves the builder context dirty.
+                builder_context = FunctionBuilderContext::new();
+                context = Context::new();
+            }
+            done.push((defined, result));
+        }
+        done
+    };
+    let mut results: Vec<Option<Result<CompiledCode, String>>> = (0..count).map(|_| None).collect();
+    if threads == 1 {
+        for (defined, result) in work() {
+            results[defined] = Some(result);
+        }
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            for handle in handles {
+                match handle.join() {
+                    Ok(done) => {
+                        for (defined, result) in done {
+                            results[defined] = Some(result);
+                        }
+                    }
+                    Err(payload) => std::panic::resume_unwind(payload),
+                }
+            }
+        });
+    }
+    results
+        .into_iter()
+        .map(|result| result.unwrap_or_else(|| Err("not compiled".into())))
+        .collect()
+}
+
+/// Compiles the function in `context` and extracts its code and relocations.
+fn finish(context: &mut Context, isa: &OwnedTargetIsa, what: u32) -> Result<CompiledCode, String> {
+    let names: HashMap<ir::UserExternalNameRef, ir::UserExternalName> = context
+        .func
+        .params
+        .user_named_funcs()
+        .iter()
+        .map(|(reference, name)| (reference, name.clone()))
+        .collect();
+    let compiled = context
+        .compile(&**isa, &mut ControlPlane::default())
+        .map_err(|error| format!("Cranelift failed on function {what}: {:?}", error.inner))?;
+    let mut relocations = Vec::new();
+    for relocation in compiled.buffer.relocs() {
+        let target = match &relocation.target {
+            FinalizedRelocTarget::Func(offset) => Target::Local(*offset),
+            FinalizedRelocTarget::ExternalName(ExternalName::User(reference)) => {
+                let name = names
+                    .get(reference)
+                    .ok_or("a relocation names an undeclared function")?;
+                match name.namespace {
+                    NAMESPACE_FUNCTION => Target::Function(name.index),
+                    NAMESPACE_LIBCALL => Target::Absolute(
+                        Libcall::ALL
+                            .get(name.index as usize)
+                            .ok_or("a relocation names an unknown libcall")?
+                            .address(),
+                    ),
+                    _ => return Err("a relocation names an unknown namespace".into()),
+                }
+            }
+            FinalizedRelocTarget::ExternalName(ExternalName::LibCall(libcall)) => {
+                Target::Absolute(cranelift_libcall_address(*libcall)?)
+            }
+            FinalizedRelocTarget::ExternalName(other) => {
+                return Err(format!("unsupported relocation target {other:?}"));
+            }
+        };
+        relocations.push(Relocation {
+            offset: relocation.offset,
+            kind: relocation.kind,
+            target,
+            addend: relocation.addend,
+        });
+    }
+    let stack_overflow_sites = compiled
+        .buffer
+        .traps()
+        .iter()
+        .filter(|trap| trap.code == ir::TrapCode::STACK_OVERFLOW)
+        .map(|trap| trap.offset)
+        .collect();
+    Ok(CompiledCode {
+        bytes: compiled.code_buffer().to_vec(),
+        relocations,
+        stack_overflow_sites,
+    })
+}
+
+/// Helpers Cranelift itself may call (float rounding without SSE4.1), with Wasm's NaN rules.
+fn cranelift_libcall_address(libcall: ir::LibCall) -> Result<usize, String> {
+    extern "C" fn ceil_f32(x: f32) -> f32 {
+        kestrel_vm::numeric::f32_ceil(x)
+    }
+    extern "C" fn ceil_f64(x: f64) -> f64 {
+        kestrel_vm::numeric::f64_ceil(x)
+    }
+    extern "C" fn floor_f32(x: f32) -> f32 {
+        kestrel_vm::numeric::f32_floor(x)
+    }
+    extern "C" fn floor_f64(x: f64) -> f64 {
+        kestrel_vm::numeric::f64_floor(x)
+    }
+    extern "C" fn trunc_f32(x: f32) -> f32 {
+        kestrel_vm::numeric::f32_trunc(x)
+    }
+    extern "C" fn trunc_f64(x: f64) -> f64 {
+        kestrel_vm::numeric::f64_trunc(x)
+    }
+    extern "C" fn nearest_f32(x: f32) -> f32 {
+        kestrel_vm::numeric::f32_nearest(x)
+    }
+    extern "C" fn nearest_f64(x: f64) -> f64 {
+        kestrel_vm::numeric::f64_nearest(x)
+    }
+    Ok(match libcall {
+        ir::LibCall::CeilF32 => ceil_f32 as *const () as usize,
+        ir::LibCall::CeilF64 => ceil_f64 as *const () as usize,
+        ir::LibCall::FloorF32 => floor_f32 as *const () as usize,
+        ir::LibCall::FloorF64 => floor_f64 as *const () as usize,
+        ir::LibCall::TruncF32 => trunc_f32 as *const () as usize,
+        ir::LibCall::TruncF64 => trunc_f64 as *const () as usize,
+        ir::LibCall::NearestF32 => nearest_f32 as *const () as usize,
+        ir::LibCall::NearestF64 => nearest_f64 as *const () as usize,
+        other => return Err(format!("unsupported Cranelift libcall {other:?}")),
+    })
+}
+
+/// A function body that reports its compile error: `return compile_error(vmctx, index)`.
+fn compile_stub(
+    env: &ModuleEnv<'_>,
+    isa: &OwnedTargetIsa,
+    index: FuncIndex,
+) -> Result<CompiledCode, String> {
+    let ty = env.info.function_type(index);
+    let signature = abi::wasm_signature(ty, env.call_conv, env.pointer_type)?;
+    let mut context = Context::new();
+    context.func = Function::with_name_signature(
+        UserFuncName::user(NAMESPACE_FUNCTION, index),
+        signature.clone(),
+    );
+    let mut builder_context = FunctionBuilderContext::new();
+    let mut builder = FunctionBuilder::new(&mut context.func, &mut builder_context);
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    let vmctx = builder.block_params(entry)[0];
+    let callee = translate::import_libcall(&mut builder, env, Libcall::CompileError);
+    let index_value = builder.ins().iconst(types::I32, i64::from(index));
+    let call = builder.ins().call(callee, &[vmctx, index_value]);
+    let status = builder.inst_results(call)[0];
+    let mut returns = vec![status];
+    for result in &signature.returns[1..] {
+        returns.push(translate::zero(&mut builder, result.value_type));
+    }
+    builder.ins().return_(&returns);
+    builder.finalize(isa.frontend_config());
+    finish(&mut context, isa, index)
+}
+
+/// The trampoline for type `type_index`: `(code, vmctx, values) -> status`.
+fn compile_trampoline(
+    env: &ModuleEnv<'_>,
+    isa: &OwnedTargetIsa,
+    type_index: u32,
+) -> Result<CompiledCode, String> {
+    let ty = &env.info.types[type_index as usize];
+    let pointer = env.pointer_type;
+    let mut context = Context::new();
+    context.func = Function::with_name_signature(
+        UserFuncName::user(NAMESPACE_LIBCALL + 1, type_index),
+        abi::trampoline_signature(env.call_conv, pointer),
+    );
+    let mut builder_context = FunctionBuilderContext::new();
+    let mut builder = FunctionBuilder::new(&mut context.func, &mut builder_context);
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    let [code, vmctx, values] = builder.block_params(entry) else {
+        unreachable!("the trampoline signature has three parameters")
+    };
+    let (code, vmctx, values) = (*code, *vmctx, *values);
+    let flags = MemFlagsData::trusted();
+    let mut arguments = vec![vmctx];
+    for (slot, param) in ty.params().iter().enumerate() {
+        let value_type = abi::value_type(*param)?;
+        arguments.push(
+            builder
+                .ins()
+                .load(value_type, flags, values, (slot * 8) as i32),
+        );
+    }
+    let signature = builder.import_signature(abi::wasm_signature(ty, env.call_conv, pointer)?);
+    let call = builder.ins().call_indirect(signature, code, &arguments);
+    let returns = builder.inst_results(call).to_vec();
+    for (slot, result) in returns[1..].iter().enumerate() {
+        builder
+            .ins()
+            .store(flags, *result, values, (slot * 8) as i32);
+    }
+    builder.ins().return_(&returns[..1]);
+    builder.finalize(isa.frontend_config());
+    finish(&mut context, isa, type_index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_isa_is_available() {
+        if crate::is_supported() {
+            let isa = isa().unwrap();
+            assert!(isa.flags().preserve_frame_pointers());
+            assert_eq!(isa.pointer_type(), types::I64);
+        }
+    }
+
+    #[test]
+    fn every_libcall_has_an_address() {
+        for libcall in Libcall::ALL {
+            assert_ne!(libcall.address(), 0);
+        }
+    }
+}

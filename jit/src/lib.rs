@@ -1,0 +1,140 @@
+//! The JIT tier: compiles Wasm functions to native code with Cranelift.
+//!
+//! - [`compile`] translates every function of a module to Cranelift IR ([`translate`]: one
+//!   pass over the operators with a value stack and a control stack), compiles them for the
+//!   host in parallel, and links them into executable memory ([`compiler`],
+//!   [`code_memory`]). The code is stored in the module's `TierSlots::compiler` slot and
+//!   shared by every instance in every store.
+//! - [`link_instance`] records, in the store, where each function of a new instance of a
+//!   compiled module starts (`VMFuncRef::native_call`), so that calls through imports and
+//!   tables reach native code directly.
+//! - [`call`] enters compiled code from the host ([`runtime`]).
+//!
+//! # Machine model
+//!
+//! Compiled code is per module, so it never embeds an instance's or a store's address: it
+//! receives the instance's `VMContext` as its first argument and reads memories, tables,
+//! globals and function references through the `#[repr(C)]` layouts and offsets of
+//! `kestrel_vm::offsets` (there is no second copy of the runtime). Calls between functions of
+//! one module are direct native calls; calls through imports and `call_indirect` go through
+//! the store's `VMFuncRef` of the callee (native when it has compiled code, else through the
+//! runtime and the embedding layer's [`CallHook`]). Host functions are called by the runtime
+//! with the calling instance as their caller. The calling convention and the trap scheme
+//! (traps unwind by status return values, collecting the backtrace) are in [`abi`].
+//!
+//! Bounds checks are explicit (see [`translate`]). Stack exhaustion is caught by Cranelift's
+//! stack-limit check in every prologue, which the [`signals`] handler turns into a
+//! "call stack exhausted" trap.
+//!
+//! The configured limits map as follows: `StackLimits::max_wasm_stack` bounds the native
+//! stack one entry may use (compiled frames are counted in bytes, so `max_call_depth`, the
+//! interpreter's frame count, does not apply to them); `max_reentrancy` bounds nested
+//! entries from host functions exactly as in the interpreter.
+//!
+//! Architecture invariant: this crate depends on the runtime core (`kestrel-vm`) and the
+//! parser only; it knows nothing of the interpreter or the embedding API.
+//!
+//! # Next steps (plans, not yet code)
+//!
+//! **Tiered mode.** Every function starts in the interpreter; hot ones are compiled on a
+//! background thread and their entry switched atomically.
+//! 1. Per module, one array of atomic entries (`native_call` and trampoline per defined
+//!    function, null until compiled) in the compiler slot, and per-function call and
+//!    back-edge counters with configurable thresholds in the interpreter, which asks
+//!    `kestrel/src/tier.rs` (through a hook in `StoreOpaque`, as [`CallHook`] goes the other
+//!    way) to compile a hot function. Compilation is per function ([`compiler`] already
+//!    compiles functions independently): each tier-up gets its own small code allocation,
+//!    linked against the module's entry array instead of PC-relative calls.
+//! 2. Calls into a module then read the entry: compiled code calls defined functions through
+//!    the entry array (one load and an indirect call; a null entry takes the runtime path,
+//!    which runs the interpreter through [`CallHook`]); the interpreter, before pushing a
+//!    frame, checks the entry and enters compiled code through a vm-level function pointer
+//!    (it must not name this crate); `VMFuncRef::native_call` of every store holding an
+//!    instance is filled lazily on the runtime path, so tables and imports reach native
+//!    code after one slow call. Frames already running finish in their tier.
+//! 3. `--trace-tiering` prints each switch with its compile time; the spec harness gains
+//!    `--engine tiered` with thresholds of 1.
+//! 4. Known limit to document: a function entered once that loops for a long time stays
+//!    interpreted until on-stack replacement exists.
+//!
+//! **Guard pages and signal-based traps** (for the performance issue). Memories already
+//! reserve 4 GiB of address space, so 32-bit accesses can drop their explicit checks:
+//! reserve the 4 GiB plus a guard region for every 32-bit memory (8 GiB with the largest
+//! static offset), emit plain loads with `MemFlags` trap codes, and extend [`signals`] to
+//! `SIGSEGV`/`SIGBUS`: on a fault at a registered heap-access site, record the trap code and
+//! resume at a per-function landing pad. Unlike the prologue's stack check, a fault in the
+//! body happens with callee-saved registers clobbered, so the landing pad must be real code
+//! (Cranelift's exception-table support, `try_call`, or a `setjmp`-style entry that restores
+//! the registers of the innermost [`call`]); the backtrace then comes from walking frame
+//! pointers (every frame keeps one) and mapping return addresses to functions, instead of
+//! the status-return unwinding. Division and conversion checks can move to hardware traps
+//! the same way. Stores that partially overlap the end must still write nothing, which
+//! guard pages give for free.
+//!
+//! **Other hosts.** aarch64 needs instruction-cache maintenance after writing code, its
+//! call relocation (`Arm64Call`), and the handler's register rewrite for its prologue
+//! (`stp fp, lr, [sp, #-16]!; mov fp, sp`); macOS needs its own `ucontext` layout.
+//!
+//! Unsafe code is confined to [`code_memory`] (mapping and protecting code), [`signals`]
+//! (the `SIGILL` handler), [`runtime`] (entering compiled code, and the libcalls that rebuild
+//! store references from raw pointers) and the function-pointer casts of [`compiler`]; each
+//! module's docs state the invariants its `unsafe` blocks rely on. Compiled code itself is
+//! the other half of the sandbox: the adversarial tests in `jit/tests` exercise its checks.
+
+// The docs are written for maintainers (`cargo doc --document-private-items`) and link the
+// private modules they describe.
+#![allow(rustdoc::private_intra_doc_links)]
+
+pub mod abi;
+mod code_memory;
+mod compiler;
+pub mod runtime;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod signals;
+mod translate;
+
+/// Hosts without the stack-overflow handler compile nothing (see [`is_supported`]).
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+mod signals {
+    pub(crate) fn register(_: std::ops::Range<usize>, _: Vec<usize>) {}
+    pub(crate) fn unregister(_: usize) {}
+}
+
+pub use runtime::{CallHook, HOST_STACK_RESERVE, call};
+
+use kestrel_vm::{InstanceId, RuntimeModule, StoreOpaque};
+
+/// Whether the JIT can run on this host (x86-64 Linux for now: the stack-overflow handler
+/// and the relocations are written for it).
+pub fn is_supported() -> bool {
+    cfg!(all(target_arch = "x86_64", target_os = "linux"))
+}
+
+/// Compiles every function of `module` now, unless it is compiled already.
+///
+/// Fails when the host is not supported or a signature cannot be compiled (SIMD); a
+/// function body the JIT cannot translate does not fail the module but traps when called.
+pub fn compile(module: &RuntimeModule) -> Result<(), String> {
+    compiler::compile_module(module).map(drop)
+}
+
+/// Whether `module` has JIT code (so calls to its functions should enter it).
+pub fn is_compiled(module: &RuntimeModule) -> bool {
+    compiler::CompiledModule::of(module).is_some()
+}
+
+/// Attaches the compiled code of `instance`'s module to the instance's functions in the
+/// store. Does nothing when the module is not compiled.
+pub fn link_instance(store: &mut StoreOpaque, instance: InstanceId) {
+    let entity = store.instance(instance);
+    let module = entity.module.clone();
+    let Some(compiled) = compiler::CompiledModule::of(&module) else {
+        return;
+    };
+    let info = &module.info;
+    let funcs = entity.funcs[info.num_imported_functions as usize..].to_vec();
+    for (defined, id) in funcs.into_iter().enumerate() {
+        let index = info.num_imported_functions + defined as u32;
+        store.set_native_call(id, compiled.function_address(info, index));
+    }
+}

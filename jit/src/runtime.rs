@@ -1,0 +1,589 @@
+//! Running compiled code: the entry from the host ([`call`]), the per-call state
+//! ([`Activation`]), and the runtime helpers compiled code calls (the libcalls of
+//! [`crate::abi`]).
+//!
+//! # Ownership and invariants
+//!
+//! - [`call`] holds the store exclusively (`&mut StoreOpaque`) for the whole call. It turns
+//!   that borrow into a raw pointer kept in an [`Activation`] on its own stack frame, and
+//!   from then until compiled code returns, the store is reached only through that pointer:
+//!   by compiled code (through `VMContext` pointers into store-owned, boxed data) and by the
+//!   libcalls, which rebuild a `&mut StoreOpaque` for their own duration only. Compiled code
+//!   is suspended while a libcall runs, so no two accesses overlap.
+//! - The current activation is found through a thread-local pointer. Activations nest (Wasm
+//!   calls a host function that calls Wasm, maybe in another store) strictly in stack order:
+//!   each [`call`] saves the previous pointer and restores it before returning.
+//! - Libcalls are `extern "C"`; a panic must not unwind through compiled frames. Host
+//!   functions run under `catch_unwind`, the payload is parked in the activation, the
+//!   compiled frames return [`Status::Panic`], and [`call`] resumes the panic once back in
+//!   Rust.
+//! - The native stack: [`call`] sets `VMStoreContext::stack_limit`, which the prologue of
+//!   every compiled function checks (Cranelift's stack limit). The limit lies
+//!   [`StackLimits::max_wasm_stack`](kestrel_vm::StackLimits) below the entry, and never
+//!   closer than [`HOST_STACK_RESERVE`] to the end of the thread's stack, so the runtime and
+//!   host functions called from the deepest compiled frame still have room.
+
+use crate::abi::Status;
+use crate::compiler::CompiledModule;
+use kestrel_vm::offsets::VMContext;
+use kestrel_vm::{
+    FrameInfo, FuncEntity, FuncId, HostContext, InstanceId, MemoryId, StoreOpaque, Trap, TrapCode,
+};
+use std::any::Any;
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+/// How compiled code calls a function it has no native entry for (a function of a module
+/// the JIT did not compile): the embedding layer's tier dispatch. Same contract as a call
+/// from the API: parameters in `values`, results left there.
+pub type CallHook = fn(&mut StoreOpaque, &mut dyn Any, FuncId, &mut [u64]) -> Result<(), Trap>;
+
+/// Stack kept free below the compiled-code stack limit for the runtime and host functions.
+pub const HOST_STACK_RESERVE: usize = 256 << 10;
+
+/// The state of one entry into compiled code.
+struct Activation {
+    store: *mut StoreOpaque,
+    data: *mut dyn Any,
+    hook: CallHook,
+    /// A trap object to report (host errors, traps of calls made through `hook`).
+    pending: Option<Trap>,
+    /// A host function's panic, resumed when compiled code has returned.
+    panic: Option<Box<dyn Any + Send>>,
+    /// Frames recorded while unwinding, innermost first.
+    frames: Vec<FrameInfo>,
+    previous: *mut c_void,
+}
+
+thread_local! {
+    static CURRENT: Cell<*mut c_void> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// The innermost activation of this thread.
+///
+/// # Safety
+///
+/// Only callable from a libcall, i.e. while compiled code entered through [`call`] on this
+/// thread is suspended in the call; the reference must not outlive the libcall.
+unsafe fn current<'a>() -> &'a mut Activation {
+    let pointer = CURRENT.get();
+    assert!(!pointer.is_null(), "a libcall ran outside compiled code");
+    // SAFETY: `call` stores a pointer to its live `Activation` here and removes it before
+    // the activation dies; compiled code (and so this libcall) only runs in between. The
+    // lifetime is erased: the data pointer is only used during this libcall.
+    unsafe { &mut *pointer.cast::<Activation>() }
+}
+
+/// Calls function `func` (a Wasm function of a compiled module, or a host function) with
+/// the parameters in `values`; its results are left in `values`.
+///
+/// `values.len()` must be at least the larger of the function's parameter and result counts
+/// and the parameters must match its type (the embedding layer checks both).
+pub fn call(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    func: FuncId,
+    values: &mut [u64],
+    hook: CallHook,
+) -> Result<(), Trap> {
+    let (instance, index) = match store.func(func) {
+        FuncEntity::Host(host) => {
+            let host = host.clone();
+            return (host.callback)(
+                HostContext {
+                    store,
+                    data,
+                    caller: None,
+                },
+                values,
+            )
+            .map_err(Trap::host);
+        }
+        FuncEntity::Wasm {
+            instance, index, ..
+        } => (*instance, *index),
+    };
+    let instance_entity = store.instance(instance);
+    let module = &*instance_entity.module;
+    let Some(compiled) = CompiledModule::of(module) else {
+        return hook(store, data, func, values);
+    };
+    let Some((code, trampoline)) = compiled.entry(&module.info, index) else {
+        return Err(Trap::host(
+            "functions with v128 parameters or results cannot be called from the host".into(),
+        ));
+    };
+    let vmctx = instance_entity.context.vmctx_ptr();
+    let ty = module.info.function_type(index);
+    assert!(
+        values.len() >= ty.params().len().max(ty.results().len()),
+        "the values buffer is too short for the function's type"
+    );
+
+    if store.reentrancy >= store.stack_limits.max_reentrancy {
+        return Err(Trap::code(TrapCode::StackOverflow));
+    }
+    let Some(stack_limit) = stack_limit(store.stack_limits.max_wasm_stack) else {
+        return Err(Trap::code(TrapCode::StackOverflow));
+    };
+    let vm_store = store.vm_store_context_ptr();
+    store.reentrancy += 1;
+    let store: *mut StoreOpaque = store;
+    let mut activation = Activation {
+        store,
+        data,
+        hook,
+        pending: None,
+        panic: None,
+        frames: Vec::new(),
+        previous: CURRENT.get(),
+    };
+    // SAFETY: `vm_store` is the store's boxed `VMStoreContext` (stable, live for the call).
+    let saved_limit = unsafe { std::mem::replace(&mut (*vm_store).stack_limit, stack_limit) };
+    CURRENT.set((&raw mut activation).cast());
+    // SAFETY: `trampoline` and `code` belong to the module of `instance` (kept alive by the
+    // store) and have the signature of function `index`; `vmctx` is that instance's
+    // context; `values` is long enough (checked above); the store is reached only through
+    // the activation until the call returns (module docs).
+    let status = unsafe { trampoline(code, vmctx, values.as_mut_ptr()) };
+    CURRENT.set(activation.previous);
+    // SAFETY: compiled code has returned, so the raw pointers are ours again.
+    unsafe {
+        (*vm_store).stack_limit = saved_limit;
+        (*store).reentrancy -= 1;
+    }
+    if let Some(payload) = activation.panic.take() {
+        resume_unwind(payload);
+    }
+    match Status::decode(status) {
+        Some(Status::Ok) => Ok(()),
+        Some(Status::Trap(code)) => Err(Trap {
+            reason: kestrel_vm::TrapReason::Code(code),
+            backtrace: activation.frames,
+        }),
+        Some(Status::Pending) => {
+            let mut trap = activation.pending.take().unwrap_or_else(|| {
+                Trap::host("compiled code reported a trap that was not recorded".into())
+            });
+            trap.backtrace.extend(activation.frames);
+            Err(trap)
+        }
+        Some(Status::Panic) | None => Err(Trap::host(
+            format!("compiled code returned an unknown status {status:#x}").into(),
+        )),
+    }
+}
+
+/// The stack limit for an entry made now, or `None` when the stack is already too deep.
+fn stack_limit(max_wasm_stack: usize) -> Option<usize> {
+    let here = approximate_stack_pointer();
+    let floor = thread_stack_low().map_or(0, |low| low.saturating_add(HOST_STACK_RESERVE));
+    let limit = here.saturating_sub(max_wasm_stack).max(floor);
+    (limit < here).then_some(limit)
+}
+
+#[inline(never)]
+fn approximate_stack_pointer() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&raw const marker) as usize
+}
+
+/// The lowest address of the current thread's stack, cached per thread.
+fn thread_stack_low() -> Option<usize> {
+    thread_local! {
+        static LOW: Cell<Option<Option<usize>>> = const { Cell::new(None) };
+    }
+    if let Some(low) = LOW.get() {
+        return low;
+    }
+    let low = query_thread_stack_low();
+    LOW.set(Some(low));
+    low
+}
+
+#[cfg(target_os = "linux")]
+fn query_thread_stack_low() -> Option<usize> {
+    // SAFETY: `attr` is initialised by `pthread_getattr_np` before use and destroyed once;
+    // the out-pointers are valid locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut address = std::ptr::null_mut();
+        let mut size = 0;
+        let result = libc::pthread_attr_getstack(&attr, &mut address, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        (result == 0 && !address.is_null()).then_some(address as usize)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn query_thread_stack_low() -> Option<usize> {
+    None
+}
+
+// ----- libcalls -----
+//
+// Each runs while compiled code is suspended in the call (see `current`). `vmctx` is the
+// calling instance's context, valid for the store's life.
+
+/// The calling instance.
+///
+/// # Safety
+///
+/// `vmctx` must be a live instance context.
+unsafe fn instance_of(vmctx: *mut VMContext) -> InstanceId {
+    // SAFETY: guaranteed by the caller.
+    InstanceId(unsafe { (*vmctx).instance })
+}
+
+/// Runs `body` with the store, turning a panic (a runtime bug) into `on_panic` and parking
+/// the payload so [`call`] resumes it.
+///
+/// # Safety
+///
+/// Only from a libcall (see [`current`]).
+unsafe fn with_store<R>(on_panic: R, body: impl FnOnce(&mut StoreOpaque) -> R) -> R {
+    // SAFETY: we are in a libcall.
+    let activation = unsafe { current() };
+    // SAFETY: the activation's store pointer is exclusively ours while compiled code is
+    // suspended (module docs).
+    let store = unsafe { &mut *activation.store };
+    match catch_unwind(AssertUnwindSafe(|| body(store))) {
+        Ok(result) => result,
+        Err(payload) => {
+            activation.panic.get_or_insert(payload);
+            on_panic
+        }
+    }
+}
+
+fn status_of(result: Result<(), TrapCode>) -> u32 {
+    match result {
+        Ok(()) => Status::Ok.encode(),
+        Err(code) => Status::Trap(code).encode(),
+    }
+}
+
+pub(crate) unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store(u64::MAX, |store| {
+            let id = store.instance(instance).memories[memory as usize];
+            store.memory_mut(id).grow(delta).unwrap_or(u64::MAX)
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn memory_fill(
+    vmctx: *mut VMContext,
+    memory: u32,
+    destination: u64,
+    value: u32,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store(Status::Panic.encode(), |store| {
+            let id = store.instance(instance).memories[memory as usize];
+            let memory = store.memory_mut(id);
+            status_of(
+                kestrel_vm::memory::checked_range(destination, len, memory.size_in_bytes())
+                    .map(|range| memory.data_mut()[range].fill(value as u8)),
+            )
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn memory_copy(
+    vmctx: *mut VMContext,
+    destination_memory: u32,
+    source_memory: u32,
+    destination: u64,
+    source: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store(Status::Panic.encode(), |store| {
+            let entity = store.instance(instance);
+            let destination_id = entity.memories[destination_memory as usize];
+            let source_id = entity.memories[source_memory as usize];
+            status_of(copy_memory(
+                store,
+                destination_id,
+                destination,
+                source_id,
+                source,
+                len,
+            ))
+        })
+    }
+}
+
+fn copy_memory(
+    store: &mut StoreOpaque,
+    destination_id: MemoryId,
+    destination: u64,
+    source_id: MemoryId,
+    source: u64,
+    len: u64,
+) -> Result<(), TrapCode> {
+    let source_range =
+        kestrel_vm::memory::checked_range(source, len, store.memory(source_id).size_in_bytes())?;
+    let destination_range = kestrel_vm::memory::checked_range(
+        destination,
+        len,
+        store.memory(destination_id).size_in_bytes(),
+    )?;
+    if destination_id == source_id {
+        store
+            .memory_mut(destination_id)
+            .data_mut()
+            .copy_within(source_range, destination_range.start);
+    } else {
+        let bytes = store.memory(source_id).data()[source_range].to_vec();
+        store.memory_mut(destination_id).data_mut()[destination_range].copy_from_slice(&bytes);
+    }
+    Ok(())
+}
+
+pub(crate) unsafe extern "C" fn memory_init(
+    vmctx: *mut VMContext,
+    memory: u32,
+    segment: u32,
+    destination: u64,
+    source: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store(Status::Panic.encode(), |store| {
+            let entity = store.instance(instance);
+            let module = entity.module.clone();
+            let bytes = if entity.dropped_data[segment as usize] {
+                &[][..]
+            } else {
+                module.info.data_bytes(&module.info.data[segment as usize])
+            };
+            let id = entity.memories[memory as usize];
+            status_of(
+                kestrel_vm::memory::checked_range(source, len, bytes.len())
+                    .and_then(|range| store.memory_mut(id).write(destination, &bytes[range])),
+            )
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn data_drop(vmctx: *mut VMContext, segment: u32) {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store((), |store| {
+            store.instances[instance.index()].dropped_data[segment as usize] = true;
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn table_grow(
+    vmctx: *mut VMContext,
+    table: u32,
+    init: u64,
+    delta: u64,
+) -> u64 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store(u64::MAX, |store| {
+            let id = store.instance(instance).tables[table as usize];
+            store.table_mut(id).grow(delta, init).unwrap_or(u64::MAX)
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn table_fill(
+    vmctx: *mut VMContext,
+    table: u32,
+    start: u64,
+    value: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store(Status::Panic.encode(), |store| {
+            let id = store.instance(instance).tables[table as usize];
+            status_of(store.table_mut(id).fill(start, value, len))
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn table_copy(
+    vmctx: *mut VMContext,
+    destination_table: u32,
+    source_table: u32,
+    destination: u64,
+    source: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store(Status::Panic.encode(), |store| {
+            let entity = store.instance(instance);
+            let destination_id = entity.tables[destination_table as usize];
+            let source_id = entity.tables[source_table as usize];
+            status_of(if destination_id == source_id {
+                store
+                    .table_mut(destination_id)
+                    .copy_within(destination, source, len)
+            } else {
+                kestrel_vm::table::bounds(source, len, store.table(source_id).size()).and_then(
+                    |range| {
+                        let values = store.table(source_id).elements()[range].to_vec();
+                        store.table_mut(destination_id).write(destination, &values)
+                    },
+                )
+            })
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn table_init(
+    vmctx: *mut VMContext,
+    table: u32,
+    segment: u32,
+    destination: u64,
+    source: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store(Status::Panic.encode(), |store| {
+            let entity = store.instance(instance);
+            let module = entity.module.clone();
+            let id = entity.tables[table as usize];
+            let values = if entity.dropped_elements[segment as usize] {
+                Vec::new()
+            } else {
+                kestrel_vm::instance::element_values(
+                    store,
+                    instance,
+                    &module.info.elements[segment as usize].items,
+                )
+            };
+            status_of(
+                kestrel_vm::table::bounds(source, len, values.len() as u64)
+                    .and_then(|range| store.table_mut(id).write(destination, &values[range])),
+            )
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, segment: u32) {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    unsafe {
+        with_store((), |store| {
+            store.instances[instance.index()].dropped_elements[segment as usize] = true;
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn call_func(
+    vmctx: *mut VMContext,
+    func: u32,
+    values: *mut u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    let activation = unsafe { current() };
+    // SAFETY: compiled code passes a stack slot of `len` slots that it does not touch until
+    // this returns.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
+    let (store, data, hook) = (activation.store, activation.data, activation.hook);
+    let func = FuncId(func);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the store and data pointers are exclusively ours while compiled code is
+        // suspended (module docs).
+        let (store, data) = unsafe { (&mut *store, &mut *data) };
+        match store.func(func) {
+            FuncEntity::Host(host) => {
+                let host = host.clone();
+                (host.callback)(
+                    HostContext {
+                        store,
+                        data,
+                        caller: Some(instance),
+                    },
+                    values,
+                )
+                .map_err(Trap::host)
+            }
+            FuncEntity::Wasm { .. } => hook(store, data, func, values),
+        }
+    }));
+    match result {
+        Ok(Ok(())) => Status::Ok.encode(),
+        Ok(Err(trap)) => {
+            activation.pending = Some(trap);
+            Status::Pending.encode()
+        }
+        Err(payload) => {
+            activation.panic = Some(payload);
+            Status::Panic.encode()
+        }
+    }
+}
+
+pub(crate) unsafe extern "C" fn record_frame(vmctx: *mut VMContext, func_index: u32) {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    let activation = unsafe { current() };
+    activation.frames.push(FrameInfo {
+        instance,
+        func_index,
+    });
+}
+
+pub(crate) unsafe extern "C" fn compile_error(vmctx: *mut VMContext, func_index: u32) -> u32 {
+    // SAFETY: called by compiled code with its own context.
+    let instance = unsafe { instance_of(vmctx) };
+    // SAFETY: a libcall.
+    let message = unsafe {
+        with_store(None, |store| {
+            let module = &store.instance(instance).module;
+            CompiledModule::of(module)
+                .and_then(|compiled| compiled.error(&module.info, func_index))
+                .map(str::to_owned)
+        })
+    };
+    // SAFETY: a libcall.
+    let activation = unsafe { current() };
+    activation.pending = Some(Trap::host(
+        message
+            .unwrap_or_else(|| format!("function {func_index} failed to compile"))
+            .into(),
+    ));
+    Status::Pending.encode()
+}

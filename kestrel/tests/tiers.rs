@@ -1,0 +1,267 @@
+//! The same programs on every execution strategy: results, trap codes and backtraces must
+//! be identical, and calls must cross between compiled code and the host in both directions.
+
+use kestrel::{Caller, Config, Engine, Linker, Module, Store, Strategy, Trap, Val};
+
+fn strategies() -> Vec<Strategy> {
+    let mut strategies = vec![Strategy::Interpreter];
+    if kestrel_jit_supported() {
+        strategies.push(Strategy::Jit);
+    }
+    strategies
+}
+
+fn kestrel_jit_supported() -> bool {
+    let mut config = Config::new();
+    config.strategy(Strategy::Jit);
+    Engine::new(&config).is_ok()
+}
+
+fn engine(strategy: Strategy) -> Engine {
+    let mut config = Config::new();
+    config.strategy(strategy);
+    Engine::new(&config).unwrap()
+}
+
+/// What a call produced, in a form comparable across strategies.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Values(Vec<String>),
+    Trap {
+        code: Option<Trap>,
+        message: String,
+        frames: Vec<u32>,
+    },
+}
+
+fn outcome(result: kestrel::Result<Vec<Val>>) -> Outcome {
+    match result {
+        Ok(values) => Outcome::Values(values.iter().map(|value| format!("{value:?}")).collect()),
+        Err(error) => Outcome::Trap {
+            code: error.trap_code(),
+            message: error.to_string(),
+            frames: error
+                .backtrace()
+                .map(|backtrace| {
+                    backtrace
+                        .frames()
+                        .iter()
+                        .map(|frame| frame.func_index())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+    }
+}
+
+/// Runs `calls` on a fresh instance of `wat` under every strategy and checks they agree.
+fn agree(wat: &str, calls: &[(&str, &[Val])]) -> Vec<Outcome> {
+    let mut per_strategy = Vec::new();
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, 0u32);
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap(
+                "host",
+                "count",
+                |mut caller: Caller<'_, u32>, x: i32| -> i32 {
+                    *caller.data_mut() += 1;
+                    x + 1
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "host",
+                "fail",
+                |_: Caller<'_, u32>, x: i32| -> kestrel::Result<i32> {
+                    if x < 0 {
+                        Err(kestrel::Error::msg("negative"))
+                    } else {
+                        Ok(x)
+                    }
+                },
+            )
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let mut outcomes = Vec::new();
+        for (name, params) in calls {
+            let func = instance.get_func(&mut store, name).unwrap();
+            let ty = func.ty(&store);
+            let mut results = vec![Val::I32(0); ty.results().len()];
+            let result = func
+                .call(&mut store, params, &mut results)
+                .map(|()| results);
+            outcomes.push(outcome(result));
+        }
+        outcomes.push(Outcome::Values(vec![format!(
+            "host calls: {}",
+            store.data()
+        )]));
+        per_strategy.push((strategy, outcomes));
+    }
+    let (first_strategy, first) = per_strategy.remove(0);
+    for (strategy, outcomes) in per_strategy {
+        assert_eq!(
+            first, outcomes,
+            "{first_strategy:?} and {strategy:?} disagree"
+        );
+    }
+    first
+}
+
+const PROGRAM: &str = r#"
+(module $program
+  (import "host" "count" (func $count (param i32) (result i32)))
+  (import "host" "fail" (func $fail (param i32) (result i32)))
+  (memory 1)
+  (table 3 funcref)
+  (elem (i32.const 0) $leaf $count)
+  (func $leaf (param i32) (result i32) (i32.div_s (i32.const 100) (local.get 0)))
+  (func $middle (param i32) (result i32) (call $leaf (local.get 0)))
+  (func (export "direct") (param i32) (result i32) (call $middle (local.get 0)))
+  (func (export "indirect") (param i32 i32) (result i32)
+    (call_indirect (param i32) (result i32) (local.get 1) (local.get 0)))
+  (func (export "host") (param i32) (result i32) (call $fail (call $count (local.get 0))))
+  (func (export "memory") (param i32) (result i32)
+    (i32.store (local.get 0) (i32.const 7))
+    (i32.load (local.get 0)))
+  (func $forever (export "forever") (param i32) (result i32)
+    (call $forever (i32.add (local.get 0) (i32.const 1))))
+  (func (export "multi") (param i64 f64) (result f64 i64 i32)
+    (local.get 1) (local.get 0) (i32.wrap_i64 (local.get 0)))
+)"#;
+
+#[test]
+fn results_traps_and_backtraces_agree() {
+    let outcomes = agree(
+        PROGRAM,
+        &[
+            ("direct", &[Val::I32(5)]),
+            ("direct", &[Val::I32(0)]),
+            ("indirect", &[Val::I32(0), Val::I32(4)]),
+            ("indirect", &[Val::I32(0), Val::I32(0)]),
+            ("indirect", &[Val::I32(1), Val::I32(4)]),
+            ("indirect", &[Val::I32(2), Val::I32(4)]),
+            ("indirect", &[Val::I32(3), Val::I32(4)]),
+            ("host", &[Val::I32(1)]),
+            ("host", &[Val::I32(-5)]),
+            ("memory", &[Val::I32(16)]),
+            ("memory", &[Val::I32(65534)]),
+            ("multi", &[Val::I64(-3), Val::F64(2.5f64.to_bits())]),
+        ],
+    );
+    assert_eq!(outcomes[0], Outcome::Values(vec!["I32(20)".into()]));
+    let Outcome::Trap { code, frames, .. } = &outcomes[1] else {
+        panic!("division by zero must trap: {:?}", outcomes[1]);
+    };
+    assert_eq!(*code, Some(Trap::IntegerDivisionByZero));
+    // $leaf, $middle, direct: innermost first, function indices counting the imports.
+    assert_eq!(frames, &[2, 3, 4]);
+}
+
+#[test]
+fn stack_exhaustion_traps_on_every_strategy() {
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let module = Module::new(&engine, PROGRAM).unwrap();
+        let mut store = Store::new(&engine, 0u32);
+        let mut linker = Linker::new(&engine);
+        linker.func_wrap("host", "count", |x: i32| x).unwrap();
+        linker.func_wrap("host", "fail", |x: i32| x).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let forever = instance
+            .get_typed_func::<i32, i32>(&mut store, "forever")
+            .unwrap();
+        let error = forever.call(&mut store, 0).unwrap_err();
+        assert_eq!(error.trap_code(), Some(Trap::StackOverflow), "{strategy:?}");
+        let direct = instance
+            .get_typed_func::<i32, i32>(&mut store, "direct")
+            .unwrap();
+        assert_eq!(direct.call(&mut store, 10).unwrap(), 10, "{strategy:?}");
+    }
+}
+
+#[test]
+fn host_functions_reenter_compiled_code() {
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let module = Module::new(
+            &engine,
+            r#"(module
+                 (import "host" "reenter" (func $reenter (param i32) (result i32)))
+                 (func (export "countdown") (param i32) (result i32)
+                   (if (result i32) (i32.eqz (local.get 0))
+                     (then (i32.const 0))
+                     (else (i32.add (call $reenter (i32.sub (local.get 0) (i32.const 1)))
+                                    (i32.const 1))))))"#,
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap("host", "reenter", |mut caller: Caller<'_, ()>, n: i32| {
+                let Some(kestrel::Extern::Func(countdown)) = caller.get_export("countdown") else {
+                    panic!("the caller exports countdown");
+                };
+                let countdown = countdown.typed::<i32, i32>(&caller).unwrap();
+                countdown.call(&mut caller, n)
+            })
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let countdown = instance
+            .get_typed_func::<i32, i32>(&mut store, "countdown")
+            .unwrap();
+        assert_eq!(countdown.call(&mut store, 50).unwrap(), 50, "{strategy:?}");
+        // Past the re-entrancy limit the nested entry traps and the error unwinds all.
+        let error = countdown.call(&mut store, 1000).unwrap_err();
+        assert!(
+            error.to_string().contains("call stack exhausted"),
+            "{strategy:?}: {error}"
+        );
+        assert_eq!(countdown.call(&mut store, 3).unwrap(), 3, "{strategy:?}");
+    }
+}
+
+#[test]
+fn modules_link_across_instances() {
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        let provider = Module::new(
+            &engine,
+            r#"(module
+                 (memory (export "memory") 1)
+                 (global (export "counter") (mut i32) (i32.const 0))
+                 (table (export "table") 2 funcref)
+                 (elem (i32.const 0) $bump)
+                 (func $bump (export "bump") (result i32)
+                   (global.set 0 (i32.add (global.get 0) (i32.const 1)))
+                   (i32.store (i32.const 0) (global.get 0))
+                   (global.get 0)))"#,
+        )
+        .unwrap();
+        let provider = linker.instantiate(&mut store, &provider).unwrap();
+        linker.instance(&mut store, "provider", provider).unwrap();
+        let user = Module::new(
+            &engine,
+            r#"(module
+                 (import "provider" "bump" (func $bump (result i32)))
+                 (import "provider" "memory" (memory 1))
+                 (import "provider" "counter" (global (mut i32)))
+                 (import "provider" "table" (table 2 funcref))
+                 (func (export "run") (result i32)
+                   (drop (call $bump))
+                   (drop (call_indirect (result i32) (i32.const 0)))
+                   (i32.add (i32.load (i32.const 0)) (global.get 0))))"#,
+        )
+        .unwrap();
+        let user = linker.instantiate(&mut store, &user).unwrap();
+        let run = user.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+        assert_eq!(run.call(&mut store, ()).unwrap(), 4, "{strategy:?}");
+        assert_eq!(run.call(&mut store, ()).unwrap(), 8, "{strategy:?}");
+    }
+}
