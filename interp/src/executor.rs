@@ -575,17 +575,18 @@ fn run(
                         call_other!(callee, args);
                     }
                     Op::GlobalGet { dst, global } => {
+                        let cell = frame.globals.wrapping_add(global as usize);
                         // SAFETY: validation bounds `global` by the instance's globals, and
                         // their cells live as long as the store (module invariants).
-                        let value =
-                            unsafe { (*(*frame.globals.add(global as usize)).as_ptr()).get_u64() };
+                        let value = unsafe { (*(*cell).as_ptr()).get_u64() };
                         set!(dst, value);
                     }
                     Op::GlobalSet { src, global } => {
                         let value = get!(src);
+                        let cell = frame.globals.wrapping_add(global as usize);
                         // SAFETY: as for `GlobalGet`; validation guarantees the global is
                         // mutable, and nothing else accesses the cell during the write.
-                        unsafe { (*(*frame.globals.add(global as usize)).as_ptr()).set_u64(value) };
+                        unsafe { (*(*cell).as_ptr()).set_u64(value) };
                     }
                     Op::MemorySize { dst, memory } => {
                         let id = instance_entity!().memories[memory as usize];

@@ -34,6 +34,12 @@
 //! Architecture invariant: this crate depends on the runtime core (`kestrel-vm`) and the
 //! parser only; it knows nothing of the interpreter or the embedding API.
 //!
+//! Unsafe code is confined to [`code_memory`] (mapping and protecting code), [`signals`]
+//! (the `SIGILL` handler), [`runtime`] (entering compiled code, and the libcalls that rebuild
+//! store references from raw pointers) and the function-pointer casts of [`compiler`]; each
+//! module's docs state the invariants its `unsafe` blocks rely on. Compiled code itself is
+//! the other half of the sandbox: the adversarial tests in `jit/tests` exercise its checks.
+//!
 //! # Next steps (plans, not yet code)
 //!
 //! **Tiered mode.** Every function starts in the interpreter; hot ones are compiled on a
@@ -68,18 +74,12 @@
 //! the registers of the innermost [`call`]); the backtrace then comes from walking frame
 //! pointers (every frame keeps one) and mapping return addresses to functions, instead of
 //! the status-return unwinding. Division and conversion checks can move to hardware traps
-//! the same way. Stores that partially overlap the end must still write nothing, which
-//! guard pages give for free.
+//! the same way. A store that straddles the end must still write nothing: a faulting x86
+//! store writes no byte, other hosts need checking.
 //!
 //! **Other hosts.** aarch64 needs instruction-cache maintenance after writing code, its
 //! call relocation (`Arm64Call`), and the handler's register rewrite for its prologue
 //! (`stp fp, lr, [sp, #-16]!; mov fp, sp`); macOS needs its own `ucontext` layout.
-//!
-//! Unsafe code is confined to [`code_memory`] (mapping and protecting code), [`signals`]
-//! (the `SIGILL` handler), [`runtime`] (entering compiled code, and the libcalls that rebuild
-//! store references from raw pointers) and the function-pointer casts of [`compiler`]; each
-//! module's docs state the invariants its `unsafe` blocks rely on. Compiled code itself is
-//! the other half of the sandbox: the adversarial tests in `jit/tests` exercise its checks.
 
 // The docs are written for maintainers (`cargo doc --document-private-items`) and link the
 // private modules they describe.

@@ -11,6 +11,9 @@
 //! becomes the return address, and the status goes in `eax`, the first return register.
 //! The caller then unwinds like for any other trap (see [`crate::abi`]).
 //!
+//! This module exists on x86-64 Linux only (the register rewrite is specific to that ABI and
+//! `ucontext` layout); elsewhere the JIT compiles nothing (see `crate::is_supported`).
+//!
 //! Only those sites are handled. Any other `SIGILL` goes to the handler that was installed
 //! before (or the default action, which ends the process as before).
 //!

@@ -1020,16 +1020,15 @@ impl Translator<'_, '_> {
             }
             Some(end_offset) => {
                 let length = self.load_memory_length(definition);
-                let end_value = end_offset;
-                let end_offset = self.iconst64(end_offset);
-                let (end, overflow) = self.builder.ins().uadd_overflow(index, end_offset);
+                let end_constant = self.iconst64(end_offset);
+                let (end, overflow) = self.builder.ins().uadd_overflow(index, end_constant);
                 self.trap_if(overflow, TrapCode::MemoryOutOfBounds);
                 let out = self
                     .builder
                     .ins()
                     .icmp(IntCC::UnsignedGreaterThan, end, length);
                 self.trap_if(out, TrapCode::MemoryOutOfBounds);
-                self.remember_bounds((memory, wasm_index), end_value);
+                self.remember_bounds((memory, wasm_index), end_offset);
             }
             None => {
                 // offset + size overflows: every access is out of bounds.

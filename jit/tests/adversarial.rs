@@ -34,8 +34,12 @@ impl Harness {
     }
 
     fn with_limits(limits: StackLimits) -> Harness {
+        Harness::with_config(MemoryConfig::default(), limits)
+    }
+
+    fn with_config(memory: MemoryConfig, limits: StackLimits) -> Harness {
         let registry = Arc::new(TypeRegistry::default());
-        let store = StoreOpaque::new(registry.clone(), MemoryConfig::default(), limits);
+        let store = StoreOpaque::new(registry.clone(), memory, limits);
         Harness { registry, store }
     }
 
@@ -830,5 +834,63 @@ fn elided_bounds_checks_never_cover_other_paths() {
     assert_eq!(
         harness.call(instance, "grow_between", &[PAGE - 4]).unwrap()[0] as u32,
         0
+    );
+}
+
+/// With a small reservation, growing moves the memory to a new mapping and unmaps the old
+/// one: compiled code must not keep using the old base after `memory.grow`, a host call or
+/// any other call. Likewise a table's elements move when it grows.
+#[test]
+fn memories_and_tables_that_move_are_reloaded_after_calls() {
+    let mut harness = Harness::with_config(
+        MemoryConfig {
+            reservation_bytes: PAGE,
+        },
+        StackLimits::default(),
+    );
+    let grow_host = host(
+        &mut harness,
+        FuncType::new([], []),
+        Box::new(|context: HostContext<'_>, _: &mut [u64]| {
+            let caller = context.caller.expect("called from Wasm");
+            let memory = context.store.instance(caller).memories[0];
+            assert!(context.store.memory_mut(memory).grow(4).is_some());
+            Ok(())
+        }),
+    );
+    let instance = harness.instantiate(
+        r#"(module
+          (import "host" "grow" (func $grow))
+          (memory 1)
+          (table 1 funcref)
+          (elem (i32.const 0) $seven)
+          (func $seven (result i32) (i32.const 7))
+          (func (export "grow_in_wasm") (result i32)
+            (i32.store (i32.const 100) (i32.const 42))
+            (drop (memory.grow (i32.const 3)))
+            (i32.store (i32.const 196604) (i32.const 1))
+            (i32.add (i32.load (i32.const 100)) (i32.load (i32.const 196604))))
+          (func (export "grow_in_host") (result i32)
+            (i32.store (i32.const 200) (i32.const 5))
+            (call $grow)
+            (i32.store (i32.const 458748) (i32.const 2))
+            (i32.add (i32.load (i32.const 200)) (i32.load (i32.const 458748))))
+          (func (export "grow_table") (result i32)
+            (drop (table.grow (ref.null func) (i32.const 10000)))
+            (table.set (i32.const 9999) (table.get (i32.const 0)))
+            (call_indirect (result i32) (i32.const 9999))))"#,
+        &[Extern::Func(grow_host)],
+    );
+    assert_eq!(
+        harness.call(instance, "grow_in_wasm", &[]).unwrap()[0] as u32,
+        43
+    );
+    assert_eq!(
+        harness.call(instance, "grow_in_host", &[]).unwrap()[0] as u32,
+        7
+    );
+    assert_eq!(
+        harness.call(instance, "grow_table", &[]).unwrap()[0] as u32,
+        7
     );
 }

@@ -400,9 +400,23 @@ impl WasmBacktrace {
 
 impl Display for WasmBacktrace {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Runaway recursion leaves ~100,000 frames: show both ends, which is where the
+        // cause and the entry point are.
+        const HEAD: usize = 50;
+        const TAIL: usize = 10;
         formatter.write_str("wasm backtrace:")?;
+        let len = self.frames.len();
         for (index, frame) in self.frames.iter().enumerate() {
-            write!(formatter, "\n    {index}: {frame}")?;
+            if len > HEAD + TAIL && index == HEAD {
+                write!(
+                    formatter,
+                    "\n    ... {} frames omitted ...",
+                    len - HEAD - TAIL
+                )?;
+            }
+            if len <= HEAD + TAIL || index < HEAD || index >= len - TAIL {
+                write!(formatter, "\n    {index}: {frame}")?;
+            }
         }
         Ok(())
     }
@@ -475,6 +489,24 @@ mod tests {
             error.downcast_ref::<TrapCode>(),
             Some(&TrapCode::MemoryOutOfBounds)
         );
+    }
+
+    #[test]
+    fn long_backtraces_show_both_ends() {
+        let frames = (0..1000)
+            .map(|func_index| FrameInfo {
+                module_name: None,
+                func_index,
+                func_name: None,
+            })
+            .collect();
+        let text = WasmBacktrace { frames }.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + 50 + 1 + 10);
+        assert_eq!(lines[50], "    49: <unknown>!<wasm function 49>");
+        assert_eq!(lines[51], "    ... 940 frames omitted ...");
+        assert_eq!(lines[52], "    990: <unknown>!<wasm function 990>");
+        assert_eq!(lines[61], "    999: <unknown>!<wasm function 999>");
     }
 
     #[test]

@@ -50,6 +50,13 @@ impl EngineKind {
         }
     }
 
+    /// Whether this engine runs on this host (the JIT supports x86-64 Linux only for now).
+    pub fn is_available(self) -> bool {
+        let mut config = Config::new();
+        self.configure(&mut config);
+        kestrel::Engine::new(&config).is_ok()
+    }
+
     /// Sets the execution strategy of `config` to this engine.
     pub fn configure(self, config: &mut Config) {
         match self {
