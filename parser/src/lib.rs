@@ -138,7 +138,7 @@ impl From<wasmparser::BinaryReaderError> for ParseError {
     fn from(error: wasmparser::BinaryReaderError) -> ParseError {
         ParseError {
             message: error.message().to_owned(),
-            offset: error.offset() as u64,
+            offset: error.offset(),
             unsupported: false,
         }
     }

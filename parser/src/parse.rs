@@ -489,7 +489,7 @@ fn convert_const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Par
             other => {
                 return Err(ParseError::unsupported(
                     format!("constant expression operator {other:?}"),
-                    offset as u64,
+                    offset,
                 ));
             }
         };
