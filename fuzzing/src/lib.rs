@@ -221,6 +221,49 @@ fn default_val(ty: &ValType) -> Val {
     }
 }
 
+/// The `n`th (modulo the table) edge-case value of `ty`: integer extremes, page and sign
+/// boundaries, and float NaNs (canonical and not), infinities, signed zeros and halves.
+fn edge_val(ty: &ValType, n: usize) -> Val {
+    const INTS: &[i64] = &[
+        1,
+        -1,
+        i32::MIN as i64,
+        i32::MAX as i64,
+        i64::MIN,
+        i64::MAX,
+        65535,
+        65536,
+        0x7fff_fff8,
+        255,
+        -128,
+        31,
+        63,
+        64,
+        0x1_0000_0000,
+    ];
+    const F64S: &[f64] = &[
+        f64::NAN,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.5,
+        -1.5,
+        2147483648.0,
+        -2147483649.0,
+        9.223372036854775807e18,
+        f64::MIN_POSITIVE,
+        1e-310,
+        4294967296.0,
+    ];
+    match ty {
+        ValType::I32 => Val::I32(INTS[n % INTS.len()] as i32),
+        ValType::I64 => Val::I64(INTS[n % INTS.len()]),
+        ValType::F32 => Val::F32((F64S[n % F64S.len()] as f32).to_bits()),
+        ValType::F64 => Val::F64(F64S[n % F64S.len()].to_bits()),
+        _ => default_val(ty),
+    }
+}
+
 /// One module instantiated in its own store on one engine, with its exports listed in
 /// declaration order.
 pub struct Harness {
@@ -301,6 +344,13 @@ impl Harness {
 
     /// Calls the exported function `name` with default arguments.
     pub fn call(&mut self, name: &str) -> Outcome {
+        self.call_with(name, 0)
+    }
+
+    /// Calls the exported function `name`: with default arguments when `round` is 0, else
+    /// with edge-case values ([`edge_val`]) picked by `round` and the parameter's position,
+    /// so the arguments follow from the module and the round alone.
+    pub fn call_with(&mut self, name: &str, round: usize) -> Outcome {
         let func = self
             .exports
             .iter()
@@ -310,7 +360,15 @@ impl Harness {
             })
             .expect("an exported function");
         let ty = func.ty(&self.store);
-        let params: Vec<Val> = ty.params().iter().map(default_val).collect();
+        let params: Vec<Val> = ty
+            .params()
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| match round {
+                0 => default_val(ty),
+                _ => edge_val(ty, round * 7 + i),
+            })
+            .collect();
         let mut results: Vec<Val> = ty.results().iter().map(default_val).collect();
         match func.call(&mut self.store, &params, &mut results) {
             Ok(()) => Outcome::Returned(results.iter().map(CanonVal::from).collect()),
@@ -366,14 +424,17 @@ impl Harness {
 }
 
 /// Instantiates `bytes` on the interpreter with dummy imports and calls every exported
-/// function once with default arguments. Traps and errors are fine (they are returned as
+/// function with default arguments, then again with edge-case ones. Traps and errors are fine (they are returned as
 /// outcomes, one per call); a panic is a bug. `None` when the module does not compile.
 pub fn execute(bytes: &[u8]) -> Option<Vec<(String, Outcome)>> {
     let (mut harness, outcome) = Harness::new(Strategy::Interpreter, bytes).ok()?;
     let mut outcomes = vec![("<instantiate>".to_string(), outcome)];
-    for name in harness.func_exports() {
-        let outcome = harness.call(&name);
-        outcomes.push((name, outcome));
+    let names = harness.func_exports();
+    for round in 0..2 {
+        for name in &names {
+            let outcome = harness.call_with(name, round);
+            outcomes.push((name.clone(), outcome));
+        }
     }
     Some(outcomes)
 }
@@ -400,8 +461,9 @@ impl fmt::Display for Divergence {
         writeln!(f, "  jit:    {}", self.jit)?;
         writeln!(
             f,
-            "(every exported function is called once, in export order, with zero/null \
-             arguments, after instantiation with dummy imports)"
+            "(after instantiation with dummy imports, every exported function is called in \
+             export order with zero/null arguments (round 0), then again with edge-case \
+             arguments (round 1, see `Harness::call_with`))"
         )?;
         // Hex, so the report needs no printer dependency: `xxd -r -p | wasm-tools print`
         // turns it back into text.
@@ -414,7 +476,9 @@ impl fmt::Display for Divergence {
 }
 
 /// Runs `bytes` on the interpreter and the JIT in lockstep: compile, instantiate, then each
-/// exported function in export order, comparing after every step the outcome, every
+/// exported function in export order with default arguments, then each again with
+/// edge-case arguments ([`Harness::call_with`] round 1), comparing after every call the
+/// outcome, every
 /// exported global, table (size and nullness) and memory. Returns the number of calls
 /// compared (0 when neither engine compiled or instantiated the module), or the first
 /// divergence.
@@ -456,17 +520,21 @@ pub fn differential(bytes: &[u8]) -> Result<usize, Box<Divergence>> {
         })
     })?;
     let names = a.func_exports();
-    for name in &names {
-        let outcome_a = a.call(name);
-        let outcome_b = b.call(name);
+    let calls: Vec<(usize, &String)> = (0..2)
+        .flat_map(|round| names.iter().map(move |name| (round, name)))
+        .collect();
+    for &(round, name) in &calls {
+        let outcome_a = a.call_with(name, round);
+        let outcome_b = b.call_with(name, round);
+        let name = format!("{name:?} (round {round})");
         if outcome_a != outcome_b {
             return diverge(
-                format!("call {name:?}"),
+                format!("call {name}"),
                 format!("{outcome_a:?}"),
                 format!("{outcome_b:?}"),
             );
         }
-        compare_state(&mut a, &mut b, &format!("call {name:?}")).map_err(|(step, x, y)| {
+        compare_state(&mut a, &mut b, &format!("call {name}")).map_err(|(step, x, y)| {
             Box::new(Divergence {
                 step,
                 interp: x,
@@ -475,7 +543,7 @@ pub fn differential(bytes: &[u8]) -> Result<usize, Box<Divergence>> {
             })
         })?;
     }
-    Ok(names.len())
+    Ok(calls.len())
 }
 
 /// Compares the exported globals, tables and memories of two harnesses; on a difference
