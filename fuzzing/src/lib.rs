@@ -221,6 +221,20 @@ fn default_val(ty: &ValType) -> Val {
     }
 }
 
+/// The arguments of a call in `round` to a function with parameters `params`: zeros and
+/// nulls in round 0, else edge-case values ([`edge_val`]) picked by the round and the
+/// parameter's position, so they follow from the module and the round alone.
+pub fn call_args(params: &[ValType], round: usize) -> Vec<Val> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| match round {
+            0 => default_val(ty),
+            _ => edge_val(ty, round * 7 + i),
+        })
+        .collect()
+}
+
 /// The `n`th (modulo the table) edge-case value of `ty`: integer extremes, page and sign
 /// boundaries, and float NaNs (canonical and not), infinities, signed zeros and halves.
 fn edge_val(ty: &ValType, n: usize) -> Val {
@@ -347,9 +361,8 @@ impl Harness {
         self.call_with(name, 0)
     }
 
-    /// Calls the exported function `name`: with default arguments when `round` is 0, else
-    /// with edge-case values ([`edge_val`]) picked by `round` and the parameter's position,
-    /// so the arguments follow from the module and the round alone.
+    /// Calls the exported function `name` with the arguments [`call_args`] gives for
+    /// `round`.
     pub fn call_with(&mut self, name: &str, round: usize) -> Outcome {
         let func = self
             .exports
@@ -360,15 +373,7 @@ impl Harness {
             })
             .expect("an exported function");
         let ty = func.ty(&self.store);
-        let params: Vec<Val> = ty
-            .params()
-            .iter()
-            .enumerate()
-            .map(|(i, ty)| match round {
-                0 => default_val(ty),
-                _ => edge_val(ty, round * 7 + i),
-            })
-            .collect();
+        let params = call_args(ty.params(), round);
         let mut results: Vec<Val> = ty.results().iter().map(default_val).collect();
         match func.call(&mut self.store, &params, &mut results) {
             Ok(()) => Outcome::Returned(results.iter().map(CanonVal::from).collect()),
