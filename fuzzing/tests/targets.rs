@@ -37,7 +37,7 @@ fn validate_never_panics() {
 
 #[test]
 fn execute_never_panics() {
-    let mut seeds = Seeds::new(0x6578_6563_7574_65);
+    let mut seeds = Seeds::new(0x0065_7865_6375_7465);
     let (mut generated, mut ran, mut calls) = (0, 0, 0);
     for _ in 0..iterations(500) {
         let data = input(&mut seeds);

@@ -107,6 +107,8 @@ fn ref_rem_s(a: i128, b: i128) -> Result<i128, TrapCode> {
     Ok(a - (a / b) * b)
 }
 
+// Spelled out rather than `checked_div`, as the implementation under test uses that.
+#[allow(clippy::manual_checked_ops)]
 fn ref_div_u(a: u128, b: u128) -> Result<u128, TrapCode> {
     if b == 0 {
         Err(TrapCode::IntegerDivisionByZero)
@@ -209,6 +211,9 @@ fn allowed_nan_f32(result: f32, inputs: &[f32]) -> bool {
         .all(|x| x.to_bits() & PAYLOAD == QUIET);
     !canonical_in || bits & PAYLOAD == QUIET
 }
+
+/// A rounding op under test and the mode its reference uses.
+type RoundOp<F> = (fn(F) -> F, Round);
 
 #[derive(Clone, Copy)]
 enum Round {
@@ -396,7 +401,7 @@ proptest! {
 
     #[test]
     fn f64_rounding(x in any_f64()) {
-        let ops: [(fn(f64) -> f64, Round); 4] = [
+        let ops: [RoundOp<f64>; 4] = [
             (n::f64_trunc, Round::Trunc),
             (n::f64_floor, Round::Floor),
             (n::f64_ceil, Round::Ceil),
@@ -414,7 +419,7 @@ proptest! {
 
     #[test]
     fn f32_rounding(x in any_f32()) {
-        let ops: [(fn(f32) -> f32, Round); 4] = [
+        let ops: [RoundOp<f32>; 4] = [
             (n::f32_trunc, Round::Trunc),
             (n::f32_floor, Round::Floor),
             (n::f32_ceil, Round::Ceil),
