@@ -1,5 +1,5 @@
 //! The fuzz targets' logic run on fixed seeds, so every `cargo test` exercises them on
-//! stable (cargo-fuzz needs nightly) and they cannot rot. Each test feeds a few hundred
+//! stable (cargo-fuzz needs nightly) and they cannot rot. Each test feeds a few thousand
 //! deterministic inputs from [`Seeds`] through `arbitrary::Unstructured`, as libFuzzer
 //! would feed its own; `KESTREL_FUZZ_ITERS=N` runs N instead (for a longer local soak).
 
@@ -24,7 +24,7 @@ fn input(seeds: &mut Seeds) -> Vec<u8> {
 #[test]
 fn validate_never_panics() {
     let mut seeds = Seeds::new(0x7661_6c69_6461_7465);
-    for _ in 0..iterations(1000) {
+    for _ in 0..iterations(3000) {
         let data = input(&mut seeds);
         let mut u = Unstructured::new(&data);
         if let Ok(bytes) = validate_input(&mut u) {
@@ -39,7 +39,7 @@ fn validate_never_panics() {
 fn execute_never_panics() {
     let mut seeds = Seeds::new(0x0065_7865_6375_7465);
     let (mut generated, mut ran, mut calls) = (0, 0, 0);
-    for _ in 0..iterations(500) {
+    for _ in 0..iterations(2000) {
         let data = input(&mut seeds);
         let Ok(bytes) = generate_module(&mut Unstructured::new(&data)) else {
             continue;
@@ -58,7 +58,7 @@ fn execute_never_panics() {
 fn interp_and_jit_agree() {
     let mut seeds = Seeds::new(0x6469_6666);
     let (mut generated, mut calls) = (0, 0);
-    for i in 0..iterations(500) {
+    for i in 0..iterations(2000) {
         let data = input(&mut seeds);
         let Ok(bytes) = generate_module(&mut Unstructured::new(&data)) else {
             continue;

@@ -225,7 +225,7 @@ fn interp_matches_wasmi() {
     let iterations = std::env::var("KESTREL_FUZZ_ITERS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(300u64);
+        .unwrap_or(1000u64);
     let mut seeds = Seeds::new(0x0077_6173_6d69);
     let (mut compared, mut skipped) = (0, 0);
     for i in 0..iterations {

@@ -335,7 +335,7 @@ fn bounds(bits: u32, is_signed: bool) -> (f64, f64) {
 // ---------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2_000))]
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
 
     #[test]
     fn i32_div_rem(a in any_i32(), b in any_i32()) {
