@@ -25,7 +25,8 @@ fn regressions_replay() {
             } else {
                 bytes
             };
-            execute(&bytes);
+            let steps = execute(&bytes).unwrap_or_else(|| panic!("{name}: does not compile"));
+            assert!(steps.len() > 1, "{name}: no function was called");
             if let Err(divergence) = differential(&bytes) {
                 panic!("{name}: {divergence}");
             }
