@@ -42,26 +42,19 @@
 //!
 //! # Next steps (plans, not yet code)
 //!
-//! **Tiered mode.** Every function starts in the interpreter; hot ones are compiled on a
-//! background thread and their entry switched atomically.
-//! 1. Per module, one array of atomic entries (`native_call` and trampoline per defined
-//!    function, null until compiled) in the compiler slot, and per-function call and
-//!    back-edge counters with configurable thresholds in the interpreter, which asks
-//!    `kestrel/src/tier.rs` (through a hook in `StoreOpaque`, as [`CallHook`] goes the other
-//!    way) to compile a hot function. Compilation is per function ([`compiler`] already
-//!    compiles functions independently): each tier-up gets its own small code allocation,
-//!    linked against the module's entry array instead of PC-relative calls.
-//! 2. Calls into a module then read the entry: compiled code calls defined functions through
-//!    the entry array (one load and an indirect call; a null entry takes the runtime path,
-//!    which runs the interpreter through [`CallHook`]); the interpreter, before pushing a
-//!    frame, checks the entry and enters compiled code through a vm-level function pointer
-//!    (it must not name this crate); `VMFuncRef::native_call` of every store holding an
-//!    instance is filled lazily on the runtime path, so tables and imports reach native
-//!    code after one slow call. Frames already running finish in their tier.
-//! 3. `--trace-tiering` prints each switch with its compile time; the spec harness gains
-//!    `--engine tiered` with thresholds of 1.
-//! 4. Known limit to document: a function entered once that loops for a long time stays
-//!    interpreted until on-stack replacement exists.
+//! **Tiered mode** (done at module granularity; see `kestrel/src/tier.rs` and
+//! ARCHITECTURE.md). The interpreter counts calls and back-edges per function and reports
+//! hot ones through `kestrel_vm::TierUp`; the embedding layer then runs [`compile`] for the
+//! whole module (on a background thread), sets `TierSlots::native_ready`, and fills
+//! `VMFuncRef::native_call` lazily with [`link_instance`]. This crate knows nothing of it.
+//! Left to do:
+//! 1. Per-function compilation: each tier-up gets its own small code allocation, linked
+//!    against a per-module array of atomic entries (`native_call` and trampoline per defined
+//!    function, null until compiled) instead of PC-relative calls; compiled code calls
+//!    defined functions through that array (one load and an indirect call; a null entry
+//!    takes the runtime path, which runs the interpreter through [`CallHook`]).
+//! 2. On-stack replacement: today a function entered once that loops for a long time stays
+//!    interpreted, since frames finish in the tier they started in.
 //!
 //! **Guard pages and signal-based traps** (for the performance issue). Memories already
 //! reserve 4 GiB of address space, so 32-bit accesses can drop their explicit checks:
@@ -121,6 +114,16 @@ pub fn compile(module: &RuntimeModule) -> Result<(), String> {
 /// Whether `module` has JIT code (so calls to its functions should enter it).
 pub fn is_compiled(module: &RuntimeModule) -> bool {
     compiler::CompiledModule::of(module).is_some()
+}
+
+/// Whether defined function `index` of `module` has compiled code the host (or another
+/// tier) can enter: the module is compiled, the function translated, and its type has a
+/// trampoline (not `v128`).
+pub fn is_function_compiled(module: &RuntimeModule, index: kestrel_parser::FuncIndex) -> bool {
+    compiler::CompiledModule::of(module).is_some_and(|compiled| {
+        compiled.error(&module.info, index).is_none()
+            && compiled.entry(&module.info, index).is_some()
+    })
 }
 
 /// Attaches the compiled code of `instance`'s module to the instance's functions in the
