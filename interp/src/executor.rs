@@ -313,7 +313,7 @@ fn tiering_entry(
 
 /// Tiering: counts a backward branch taken in the current function.
 #[inline]
-fn back_edge(store: &mut StoreOpaque, tiering: &Option<Tiering>, frame: &Frame) {
+fn back_edge(store: &mut StoreOpaque, tiering: &Option<Tiering>, frame: Frame) {
     let Some(tiering) = tiering else {
         return;
     };
@@ -490,7 +490,7 @@ fn run<const TIERING: bool>(
         ($target:expr) => {{
             let target = $target as usize;
             if TIERING && target < frame.pc {
-                back_edge(store, &tiering, &frame);
+                back_edge(store, &tiering, frame);
             }
             frame.pc = target;
         }};

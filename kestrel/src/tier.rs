@@ -57,8 +57,17 @@ pub(crate) fn call_raw(
     values: &mut [u64],
 ) -> Result<(), Trap> {
     let compiled = match store.func(func) {
-        FuncEntity::Wasm { instance, .. } => {
-            kestrel_jit::is_compiled(&store.instance(*instance).module)
+        FuncEntity::Wasm {
+            instance, index, ..
+        } => {
+            let module = &store.instance(*instance).module;
+            // A tiered store also asks whether this function has code that may be entered
+            // (the JIT could translate it): the others of its module stay interpreted.
+            kestrel_jit::is_compiled(module)
+                && (store.tiering.is_none()
+                    || module
+                        .tiers
+                        .is_native_ready((index - module.info.num_imported_functions) as usize))
         }
         FuncEntity::Host(_) => false,
     };
