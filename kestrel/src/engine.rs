@@ -21,8 +21,8 @@ pub enum Strategy {
     Jit,
     /// Tiered execution: everything starts in the interpreter, which counts calls and
     /// backward branches per function; when a function reaches a threshold
-    /// ([`Config::tiering_thresholds`]) its module is compiled with the JIT (in the
-    /// background by default) and later calls run native code. Frames already running
+    /// ([`Config::tiering_thresholds`]) it is compiled with the JIT (in the background by
+    /// default) and later calls of it run native code. Frames already running
     /// finish in the interpreter: a function entered once that loops for a long time stays
     /// interpreted (there is no on-stack replacement). x86-64 Linux only for now.
     Tiered,

@@ -12,21 +12,20 @@
 //! - [`Strategy::Tiered`]: modules start uncompiled, so calls start in the interpreter. Each
 //!   store gets a `kestrel_vm::Tiering` ([`store_tiering`]): thresholds, and [`TierUpHooks`],
 //!   which the interpreter calls (it knows no other tier) when a function gets hot and when
-//!   it calls a function whose `TierSlots::native_ready` flag is set. A hot function's
-//!   module is compiled with the JIT, on a background thread unless configured otherwise,
-//!   then its functions' `native_ready` flags are set (the atomic switch). From then on
-//!   every path reaches native code: [`call_raw`] (the API, and compiled code calling an
-//!   uncompiled function) sees the compiled module; the interpreter's calls (direct,
-//!   through imports, through tables) see the flag and go through
-//!   [`TierUpHooks::call_native`]; compiled code calls compiled code directly, or through
-//!   the store's `VMFuncRef::native_call`, which is filled lazily ([`ensure_linked`]) the
-//!   first time a store calls into a module compiled after it was instantiated. Frames
-//!   already running finish in their tier: without on-stack replacement, a function entered
-//!   once that loops for a long time stays interpreted.
-//!
-//!   Compilation is per module for now: the first hot function compiles its whole module
-//!   (the JIT links calls within a module directly), so one slow tier-up buys every
-//!   function of the module.
+//!   it calls a function whose `TierSlots::native_ready` flag is set. A hot function is
+//!   compiled alone (`kestrel_jit::compile_function`: its own small code allocation, its
+//!   calls to other defined functions going through the store's `VMFuncRef`s) on the
+//!   process's compiler thread ([`compile_in_background`]; synchronously when
+//!   `Config::tiering_in_background(false)`, which the spec harness uses for determinism),
+//!   then its `native_ready` flag is set (the atomic switch). From then on every path
+//!   reaches native code: [`call_raw`] (the API, and compiled code calling a function
+//!   without a native entry) checks the flag; the interpreter's calls (direct, through
+//!   imports, through tables) check it and go through [`TierUpHooks::call_native`];
+//!   compiled code calls through the store's `VMFuncRef::native_call`, which is filled
+//!   lazily ([`ensure_linked`]): the first call a store makes to a function compiled after
+//!   its instance was linked takes the runtime path once and links it. Frames already
+//!   running finish in their tier: without on-stack replacement, a function entered once
+//!   that loops for a long time stays interpreted.
 //!
 //! The choice is made per call from the callee's module, not from the engine, so it stays
 //! right for any mix of modules.
@@ -42,8 +41,8 @@ use kestrel_vm::{
     FuncEntity, FuncId, InstanceId, RuntimeModule, StoreOpaque, TierUp, Tiering, Trap,
 };
 use std::any::Any;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Instant;
 
 /// Calls `func` with the parameters in `values` (vm's raw encoding); on success the results
@@ -61,13 +60,14 @@ pub(crate) fn call_raw(
             instance, index, ..
         } => {
             let module = &store.instance(*instance).module;
-            // A tiered store also asks whether this function has code that may be entered
-            // (the JIT could translate it): the others of its module stay interpreted.
-            kestrel_jit::is_compiled(module)
-                && (store.tiering.is_none()
-                    || module
-                        .tiers
-                        .is_native_ready((index - module.info.num_imported_functions) as usize))
+            if store.tiering.is_some() {
+                // Tiered: compiled function by function, entered once switched.
+                module
+                    .tiers
+                    .is_native_ready((index - module.info.num_imported_functions) as usize)
+            } else {
+                kestrel_jit::is_compiled(module)
+            }
         }
         FuncEntity::Host(_) => false,
     };
@@ -129,22 +129,16 @@ struct TierUpHooks(TieringConfig);
 impl TierUp for TierUpHooks {
     fn hot(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: u32) {
         let module = store.instance(instance).module.clone();
-        if module.tiers.tier_up_requested.swap(true, Ordering::AcqRel) {
+        let defined = (func_index - module.info.num_imported_functions) as usize;
+        if module.tiers.tier_up_requested[defined].swap(true, Ordering::AcqRel) {
             return;
         }
         let trace = self.0.trace;
-        let job = move || compile_hot(&module, func_index, trace);
-        if !self.0.background {
-            return job();
-        }
-        // A detached thread: the module (an `Arc`) outlives it whatever the stores do, and
-        // a process that exits mid-compile loses nothing. If no thread can be made, the
-        // module simply stays interpreted.
-        let spawned = std::thread::Builder::new()
-            .name("kestrel-tier-up".into())
-            .spawn(job);
-        if spawned.is_err() {
-            module_not_compiled(trace, "cannot start a compiler thread");
+        let job: Job = Box::new(move || compile_hot(&module, func_index, trace));
+        if self.0.background {
+            compile_in_background(job, trace);
+        } else {
+            job();
         }
     }
 
@@ -160,42 +154,67 @@ impl TierUp for TierUpHooks {
     }
 }
 
-/// Compiles the module of hot function `func_index` and switches its functions to native
-/// code.
-fn compile_hot(module: &RuntimeModule, func_index: u32, trace: bool) {
-    let start = Instant::now();
-    let result = kestrel_jit::compile(module);
-    let elapsed = start.elapsed();
-    match result {
-        Ok(()) => {
-            // Functions the JIT could not translate (or enter from another tier) stay
-            // interpreted when called from the interpreter.
-            let first = module.info.num_imported_functions;
-            for (defined, ready) in module.tiers.native_ready.iter().enumerate() {
-                if kestrel_jit::is_function_compiled(module, first + defined as u32) {
-                    ready.store(true, Ordering::Release);
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hands `job` to the process's one compiler thread, started on first use: tier-ups queue
+/// rather than each taking a core. The thread is detached; modules are `Arc`s held by the
+/// jobs, and a process that exits mid-compile loses nothing. If no thread can be made,
+/// the function simply stays interpreted.
+fn compile_in_background(job: Job, trace: bool) {
+    static QUEUE: OnceLock<Option<Mutex<mpsc::Sender<Job>>>> = OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("kestrel-tier-up".into())
+            .spawn(move || {
+                for job in receiver {
+                    job();
                 }
-            }
-            if trace {
-                let name = module
-                    .info
-                    .function_name(func_index)
-                    .map(|name| format!(" `{name}`"))
-                    .unwrap_or_default();
-                eprintln!(
-                    "kestrel: tier-up: function {func_index}{name} is hot; compiled its module \
-                     ({} functions) in {:.3} ms",
-                    module.tiers.native_ready.len(),
-                    elapsed.as_secs_f64() * 1e3,
-                );
-            }
-        }
-        Err(error) => module_not_compiled(trace, &error),
+            })
+            .ok()
+            .map(|_| Mutex::new(sender))
+    });
+    let sent = queue.as_ref().is_some_and(|sender| {
+        sender
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .send(job)
+            .is_ok()
+    });
+    if !sent {
+        not_compiled(trace, "cannot start the compiler thread");
     }
 }
 
-fn module_not_compiled(trace: bool, why: &str) {
+/// Compiles hot function `func_index` alone and switches it to native code.
+fn compile_hot(module: &RuntimeModule, func_index: u32, trace: bool) {
+    let start = Instant::now();
+    let result = kestrel_jit::compile_function(module, func_index);
+    let elapsed = start.elapsed();
+    if let Err(error) = result {
+        return not_compiled(trace, &error);
+    }
+    // A function the other tiers cannot enter (a `v128` signature) stays interpreted.
+    if !kestrel_jit::is_function_compiled(module, func_index) {
+        return not_compiled(trace, &format!("function {func_index} has no entry"));
+    }
+    let defined = (func_index - module.info.num_imported_functions) as usize;
+    module.tiers.native_ready[defined].store(true, Ordering::Release);
     if trace {
-        eprintln!("kestrel: tier-up: module stays interpreted: {why}");
+        let name = module
+            .info
+            .function_name(func_index)
+            .map(|name| format!(" `{name}`"))
+            .unwrap_or_default();
+        eprintln!(
+            "kestrel: tier-up: function {func_index}{name} compiled in {:.3} ms",
+            elapsed.as_secs_f64() * 1e3,
+        );
+    }
+}
+
+fn not_compiled(trace: bool, why: &str) {
+    if trace {
+        eprintln!("kestrel: tier-up: stays interpreted: {why}");
     }
 }

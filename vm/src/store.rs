@@ -182,25 +182,31 @@ impl Drop for GlobalEntity {
 /// Per-module data the tiers attach lazily: translated or compiled code, shared by every
 /// instance of the module. Type-erased so the runtime core depends on no tier.
 ///
-/// For tiered execution it also holds the two facts the tiers exchange without naming each
-/// other: whether a tier-up was requested, and which defined functions have compiled code
-/// (set, with `Release`, only once that code is in `compiler` and may be entered).
+/// For tiered execution it also holds, per defined function, the two facts the tiers
+/// exchange without naming each other: whether a tier-up was requested, and whether the
+/// function has compiled code (set, with `Release`, only once that code is in `compiler`
+/// and may be entered).
 #[derive(Default)]
 pub struct TierSlots {
     pub interpreter: OnceLock<Box<dyn Any + Send + Sync>>,
     pub compiler: OnceLock<Box<dyn Any + Send + Sync>>,
-    /// A tier-up of this module has been asked for (so it is asked for once).
-    pub tier_up_requested: AtomicBool,
+    /// `tier_up_requested[i]`: defined function `i` was reported hot (so it is compiled
+    /// once).
+    pub tier_up_requested: Box<[AtomicBool]>,
     /// `native_ready[i]`: defined function `i` has compiled code callers may switch to.
     pub native_ready: Box<[AtomicBool]>,
 }
 
 impl TierSlots {
     fn new(defined_functions: usize) -> TierSlots {
-        TierSlots {
-            native_ready: (0..defined_functions)
+        let flags = || {
+            (0..defined_functions)
                 .map(|_| AtomicBool::new(false))
-                .collect(),
+                .collect()
+        };
+        TierSlots {
+            tier_up_requested: flags(),
+            native_ready: flags(),
             ..TierSlots::default()
         }
     }
@@ -215,8 +221,8 @@ impl TierSlots {
 /// The embedding layer's side of tiered execution, called by the interpreter (which knows
 /// no other tier). Installed per store in [`StoreOpaque::tiering`].
 pub trait TierUp: Send + Sync {
-    /// Function `func_index` of `instance` reached a threshold: compile it (now or in the
-    /// background); when done, its `TierSlots::native_ready` flag is set.
+    /// Defined function `func_index` of `instance` reached a threshold: compile it (now or
+    /// in the background); when done, its `TierSlots::native_ready` flag is set.
     fn hot(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: FuncIndex);
     /// Runs Wasm function `func`, whose `native_ready` flag is set, in compiled code. Same
     /// contract as a call from the API: parameters in `values`, results left there.
