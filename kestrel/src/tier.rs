@@ -73,10 +73,41 @@ pub(crate) fn call_raw(
     };
     if compiled {
         ensure_linked(store, func);
-        kestrel_jit::call(store, data, func, values, call_raw)
+        kestrel_jit::call(store, data, func, values, call_from_compiled)
     } else {
         kestrel_interp::call(store, data, func, values)
     }
+}
+
+/// The call hook of compiled code: calls of functions without a native entry (host
+/// functions, functions of uncompiled modules, and in a tiered store functions not yet
+/// compiled or not yet linked in this store).
+///
+/// In a tiered store, an interpreted callee is compiled first, synchronously: otherwise a
+/// deep recursion through a compiled and an interpreted function would cross the tiers at
+/// every call, each crossing a nested entry costing host stack and `max_reentrancy`, and
+/// trap long before the interpreter alone would.
+fn call_from_compiled(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    func: FuncId,
+    values: &mut [u64],
+) -> Result<(), Trap> {
+    if let (
+        Some(tiering),
+        FuncEntity::Wasm {
+            instance, index, ..
+        },
+    ) = (&store.tiering, store.func(func))
+    {
+        let (hooks, instance, index) = (tiering.hooks.clone(), *instance, *index);
+        let module = &store.instance(instance).module;
+        let defined = (index - module.info.num_imported_functions) as usize;
+        if !module.tiers.is_native_ready(defined) {
+            hooks.compile_now(store, instance, index);
+        }
+    }
+    call_raw(store, data, func, values)
 }
 
 /// Attaches compiled code to the functions of `func`'s instance in this store if that has
@@ -142,6 +173,16 @@ impl TierUp for TierUpHooks {
         }
     }
 
+    fn compile_now(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: u32) {
+        let module = store.instance(instance).module.clone();
+        let defined = (func_index - module.info.num_imported_functions) as usize;
+        let first = !module.tiers.tier_up_requested[defined].swap(true, Ordering::AcqRel);
+        // Waits for a compilation of the function already under way, else does it (and
+        // traces only the first request, so a function that cannot be compiled is reported
+        // once).
+        compile_hot(&module, func_index, self.0.trace && first);
+    }
+
     fn call_native(
         &self,
         store: &mut StoreOpaque,
@@ -150,7 +191,7 @@ impl TierUp for TierUpHooks {
         values: &mut [u64],
     ) -> Result<(), Trap> {
         ensure_linked(store, func);
-        kestrel_jit::call(store, data, func, values, call_raw)
+        kestrel_jit::call(store, data, func, values, call_from_compiled)
     }
 }
 

@@ -309,3 +309,44 @@ fn tier_switches_mid_call_keep_traps_and_backtraces() {
     assert_eq!(outcomes[2], Outcome::Values(vec!["I32(55)".into()]));
     assert_eq!(outcomes[3], Outcome::Values(vec!["I32(10100)".into()]));
 }
+
+/// A function compiled before its callee (here `$even`, hot from shallow calls, while
+/// `$odd` was never called) must not turn a deep mutual recursion into nested entries
+/// between the tiers, each costing host stack and a unit of `max_reentrancy`: compiled
+/// code compiles the interpreted functions it calls.
+#[test]
+fn deep_recursion_across_a_partial_tier_up() {
+    const MUTUAL: &str = r#"
+(module
+  (func $even (export "even") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 1))
+      (else (call $odd (i32.sub (local.get 0) (i32.const 1))))))
+  (func $odd (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (call $even (i32.sub (local.get 0) (i32.const 1))))))
+)"#;
+    if !kestrel_jit_supported() {
+        return;
+    }
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Tiered)
+        .tiering_thresholds(300, 1_000_000)
+        .tiering_in_background(false);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, MUTUAL).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let even = instance
+        .get_typed_func::<i32, i32>(&mut store, "even")
+        .unwrap();
+    for _ in 0..300 {
+        assert_eq!(even.call(&mut store, 0).unwrap(), 1);
+    }
+    assert_eq!(even.call(&mut store, 5001).unwrap(), 0);
+    assert_eq!(even.call(&mut store, 5000).unwrap(), 1);
+}

@@ -224,6 +224,10 @@ pub trait TierUp: Send + Sync {
     /// Defined function `func_index` of `instance` reached a threshold: compile it (now or
     /// in the background); when done, its `TierSlots::native_ready` flag is set.
     fn hot(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: FuncIndex);
+    /// Compiles defined function `func_index` of `instance` now, on this thread, unless
+    /// it has compiled code already (used by the embedding layer when compiled code calls
+    /// an interpreted function, so calls do not keep crossing between the tiers).
+    fn compile_now(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: FuncIndex);
     /// Runs Wasm function `func`, whose `native_ready` flag is set, in compiled code. Same
     /// contract as a call from the API: parameters in `values`, results left there.
     fn call_native(
