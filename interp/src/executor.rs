@@ -488,11 +488,15 @@ fn run<const TIERING: bool>(
     // Takes a branch; with tiering, a backward one counts towards a tier-up.
     macro_rules! jump {
         ($target:expr) => {{
-            let target = $target as usize;
-            if TIERING && target < frame.pc {
-                back_edge(store, &tiering, frame);
+            if TIERING {
+                let target = $target as usize;
+                if target < frame.pc {
+                    back_edge(store, &tiering, frame);
+                }
+                frame.pc = target;
+            } else {
+                frame.pc = $target as usize;
             }
-            frame.pc = target;
         }};
     }
     macro_rules! call_other {
