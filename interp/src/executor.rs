@@ -364,7 +364,15 @@ fn call_native(
     let Some(tiering) = tiering else {
         unreachable!("native calls are only made with tiering")
     };
-    let ty = store.func_type(callee);
+    // The callee's type from its module, not the engine's registry (a lock and an `Arc`
+    // per call).
+    let FuncEntity::Wasm {
+        instance, index, ..
+    } = *store.func(callee)
+    else {
+        unreachable!("only Wasm functions have compiled code")
+    };
+    let ty = store.instance(instance).module.info.function_type(index);
     let count = ty.params().len().max(ty.results().len());
     let args_start = frame.base + args.0 as usize;
     let saved_depth = store.call_depth;
