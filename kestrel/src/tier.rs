@@ -25,7 +25,14 @@
 //!   lazily ([`ensure_linked`]): the first call a store makes to a function compiled after
 //!   its instance was linked takes the runtime path once and links it. Frames already
 //!   running finish in their tier: without on-stack replacement, a function entered once
-//!   that loops for a long time stays interpreted.
+//!   that loops for a long time stays interpreted. Compiled code that calls a function
+//!   still interpreted compiles it first ([`call_from_compiled`]).
+//!
+//!   Known costs: an interpreter → compiled call is a full entry ([`kestrel_jit::call`]:
+//!   activation, stack limit, trampoline), dearer than an interpreted call, so a hot loop
+//!   stuck in the interpreter that calls small compiled functions runs slower than with
+//!   the interpreter alone; calls between tiered-up functions go through `VMFuncRef`s,
+//!   slower than the whole-module JIT's direct calls.
 //!
 //! The choice is made per call from the callee's module, not from the engine, so it stays
 //! right for any mix of modules.
