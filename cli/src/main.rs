@@ -87,9 +87,14 @@ struct RunArgs {
     /// exports from module NAME (e.g. a benchmark harness's `bench`).
     #[arg(long = "preload", value_name = "NAME=FILE")]
     preloads: Vec<String>,
-    /// The execution engine.
+    /// The execution engine (`tiered`: the interpreter, compiling hot modules with the
+    /// JIT in the background).
     #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
     engine: EngineKind,
+    /// With `--engine tiered`: print to stderr when each function tiers up and how long
+    /// its compilation took.
+    #[arg(long)]
+    trace_tiering: bool,
     /// The module to run.
     file: PathBuf,
     /// The program's arguments (after its name), or those of the function called with
@@ -205,9 +210,17 @@ fn read_module(path: &Path) -> Result<Vec<u8>, Failure> {
     wat.encode().map_err(text_error)
 }
 
-fn engine(kind: EngineKind) -> Result<Engine, Failure> {
+fn engine(kind: EngineKind, trace_tiering: bool) -> Result<Engine, Failure> {
     let mut config = Config::new();
-    kind.configure(&mut config);
+    if kind == EngineKind::Tiered {
+        // The spec harness's tiered engine compiles at the first call, for tests; programs
+        // get the default thresholds and background compilation.
+        config
+            .strategy(kestrel::Strategy::Tiered)
+            .trace_tiering(trace_tiering);
+    } else {
+        kind.configure(&mut config);
+    }
     Engine::new(&config)
         .map_err(|error| Failure::error(format!("cannot create the engine: {error}")))
 }
@@ -220,7 +233,7 @@ fn compile(engine: &Engine, path: &Path) -> Result<Module, Failure> {
 
 fn validate(path: &Path) -> Result<(), Failure> {
     let binary = read_module(path)?;
-    let engine = engine(EngineKind::Interp)?;
+    let engine = engine(EngineKind::Interp, false)?;
     Module::validate(&engine, &binary)
         .map_err(|error| Failure::error(format!("invalid module `{}`: {error}", path.display())))
 }
@@ -254,7 +267,7 @@ fn execution_failure(path: &Path, error: kestrel::Error) -> Failure {
 
 fn run(args: RunArgs) -> Result<(), Failure> {
     let path = args.file.as_path();
-    let engine = engine(args.engine)?;
+    let engine = engine(args.engine, args.trace_tiering)?;
     let module = compile(&engine, path)?;
 
     // Check the call before instantiating, so a usage error never runs the start function.

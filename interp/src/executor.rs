@@ -5,6 +5,19 @@
 //! stack, never on the host stack, so recursion depth is bounded by configuration only and
 //! deep recursion traps with "call stack exhausted" instead of overflowing the host.
 //!
+//! # Tiered execution
+//!
+//! When the store has `StoreOpaque::tiering`, [`call`] runs `run::<true>`, a second copy of
+//! the loop that counts each function's entries and taken backward branches in the
+//! module's [`ModuleCode`] and reports a function reaching a threshold to
+//! `TierUp::hot`. Every call it makes (within the instance, through an import or a
+//! table) first checks the callee's `TierSlots::native_ready` flag and, when set, runs
+//! the callee through `TierUp::call_native` like a host call, its trap's backtrace
+//! continuing with the interpreted frames. The current frame is never replaced: it finishes
+//! interpreted (no on-stack replacement). `run::<false>` compiles the counting away, so the
+//! plain interpreter pays nothing. This crate never names the JIT: it only sees the vm
+//! hook and flag.
+//!
 //! # Safety invariants
 //!
 //! - While a frame runs, `slots.len() >= base + frame_size` of its function, and every slot
@@ -26,14 +39,20 @@ use kestrel_vm::offsets::VMMemoryDefinition;
 use kestrel_vm::value::{decode_func_ref, encode_func_ref};
 use kestrel_vm::{
     FrameInfo, FuncEntity, FuncId, GlobalCell, HostContext, InstanceId, RuntimeModule, StoreOpaque,
-    Trap, TrapCode,
+    Tiering, Trap, TrapCode,
 };
 use std::any::Any;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The interpreter's code for one module: each defined function translated on first call.
+/// The interpreter's code for one module: each defined function translated on first call,
+/// and, for tiered execution, how often each was entered and looped.
 pub struct ModuleCode {
     functions: Box<[OnceLock<Result<CompiledFunc, TranslationError>>]>,
+    /// Entries per defined function; counted only by stores with tiering.
+    calls: Box<[AtomicU32]>,
+    /// Backward branches taken per defined function; counted only by stores with tiering.
+    back_edges: Box<[AtomicU32]>,
 }
 
 impl ModuleCode {
@@ -45,6 +64,8 @@ impl ModuleCode {
                 let count = module.info.function_bodies.len();
                 Box::new(ModuleCode {
                     functions: (0..count).map(|_| OnceLock::new()).collect(),
+                    calls: (0..count).map(|_| AtomicU32::new(0)).collect(),
+                    back_edges: (0..count).map(|_| AtomicU32::new(0)).collect(),
                 })
             })
             .downcast_ref::<ModuleCode>()
@@ -133,7 +154,13 @@ pub fn call(
         _ => Box::default(),
     };
     store.reentrancy += 1;
-    let result = run(store, data, &mut stacks, instance, index, values);
+    // Two copies of the dispatch loop: counting for tier-up costs the plain interpreter
+    // nothing.
+    let result = if store.tiering.is_some() {
+        run::<true>(store, data, &mut stacks, instance, index, values)
+    } else {
+        run::<false>(store, data, &mut stacks, instance, index, values)
+    };
     store.reentrancy -= 1;
     stacks.frames.clear();
     if store.interpreter_stack.is_none() {
@@ -247,8 +274,121 @@ slot_conversions! {
     bool => |bits| bits != 0, |value| value as u64;
 }
 
+/// Adds one to a tiering counter and says whether it just reached `threshold`.
+///
+/// Counters are shared by every store running the module, possibly on several threads:
+/// a plain load and store (no read-modify-write) may lose counts under contention, which
+/// only delays a tier-up, and never skips a value, so the threshold is still seen.
+#[inline]
+fn count(counter: &AtomicU32, threshold: u32) -> bool {
+    let count = counter.load(Ordering::Relaxed).wrapping_add(1);
+    counter.store(count, Ordering::Relaxed);
+    count == threshold
+}
+
+/// Tiering: counts an entry into defined function `function` of `instance` (reporting it
+/// when hot) and says whether the call should run in compiled code instead.
+fn tiering_entry(
+    store: &mut StoreOpaque,
+    tiering: &Option<Tiering>,
+    module_code: &ModuleCode,
+    module: &RuntimeModule,
+    instance: InstanceId,
+    function: u32,
+) -> bool {
+    let Some(tiering) = tiering else {
+        return false;
+    };
+    let defined = (function - module.info.num_imported_functions) as usize;
+    if module.tiers.is_native_ready(defined) {
+        return true;
+    }
+    if count(&module_code.calls[defined], tiering.call_threshold) {
+        tiering.hooks.hot(store, instance, function);
+        // A synchronous compilation makes this very call native.
+        return module.tiers.is_native_ready(defined);
+    }
+    false
+}
+
+/// Tiering: counts a backward branch taken in the current function.
+#[inline]
+fn back_edge(store: &mut StoreOpaque, tiering: &Option<Tiering>, frame: Frame) {
+    let Some(tiering) = tiering else {
+        return;
+    };
+    // SAFETY: the frame's module and code are live (module invariants).
+    let (module, module_code) = unsafe { (&*frame.module, &*frame.module_code) };
+    let defined = (frame.func_index - module.info.num_imported_functions) as usize;
+    if count(
+        &module_code.back_edges[defined],
+        tiering.back_edge_threshold,
+    ) {
+        // No on-stack replacement: this frame stays interpreted, later calls switch.
+        tiering.hooks.hot(store, frame.instance, frame.func_index);
+    }
+}
+
+/// Tiering: whether a call to `callee` (reached through an import or a table) should run
+/// in compiled code; counts the entry of a Wasm callee.
+fn wants_native(store: &mut StoreOpaque, tiering: &Option<Tiering>, callee: FuncId) -> bool {
+    let FuncEntity::Wasm {
+        instance, index, ..
+    } = *store.func(callee)
+    else {
+        return false;
+    };
+    let module = store.instance(instance).module.clone();
+    tiering_entry(
+        store,
+        tiering,
+        ModuleCode::of(&module),
+        &module,
+        instance,
+        index,
+    )
+}
+
+/// Tiering: runs Wasm function `callee` in compiled code through the embedding layer's
+/// hook, with its arguments and results in the caller's slots from `args`, like a host
+/// call. Frames of this `run` count against the call depth meanwhile.
+fn call_native(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    stacks: &mut Stacks,
+    frame: Frame,
+    tiering: &Option<Tiering>,
+    callee: FuncId,
+    args: Slot,
+) -> Result<(), Trap> {
+    let Some(tiering) = tiering else {
+        unreachable!("native calls are only made with tiering")
+    };
+    // The callee's type from its module, not the engine's registry (a lock and an `Arc`
+    // per call).
+    let FuncEntity::Wasm {
+        instance, index, ..
+    } = *store.func(callee)
+    else {
+        unreachable!("only Wasm functions have compiled code")
+    };
+    let ty = store.instance(instance).module.info.function_type(index);
+    let count = ty.params().len().max(ty.results().len());
+    let args_start = frame.base + args.0 as usize;
+    let saved_depth = store.call_depth;
+    store.call_depth += stacks.frames.len() as u32 + 1;
+    let result = tiering.hooks.call_native(
+        store,
+        data,
+        callee,
+        &mut stacks.slots[args_start..args_start + count],
+    );
+    store.call_depth = saved_depth;
+    result
+}
+
 #[allow(clippy::too_many_lines)]
-fn run(
+fn run<const TIERING: bool>(
     store: &mut StoreOpaque,
     data: &mut dyn Any,
     stacks: &mut Stacks,
@@ -261,7 +401,15 @@ fn run(
         .stack_limits
         .max_call_depth
         .saturating_sub(store.call_depth) as usize;
+    let tiering = if TIERING { store.tiering.clone() } else { None };
     let mut frame = enter(store, instance, func_index, 0)?.frame;
+    if TIERING {
+        // SAFETY: the frame's module and code are live (module invariants).
+        let (module, module_code) = unsafe { (&*frame.module, &*frame.module_code) };
+        // The embedding layer chose this tier for the entry; the count may still make the
+        // function hot for later calls.
+        tiering_entry(store, &tiering, module_code, module, instance, func_index);
+    }
     {
         // SAFETY: `frame.func` was just obtained from a live `ModuleCode`.
         let func = unsafe { &*frame.func };
@@ -333,31 +481,62 @@ fn run(
     }
     // Calls a host function, or switches to a Wasm function of any instance, through
     // `call_function`.
-    macro_rules! call_other {
+    // Runs a Wasm function in compiled code (tiering); the trap's frames go on top of ours.
+    macro_rules! native_call {
         ($callee:expr, $args:expr) => {{
-            match call_function(
-                store,
-                data,
-                stacks,
-                frame,
-                $callee,
-                $args,
-                depth_limit,
-                value_limit,
-            ) {
-                Ok(Some(callee_frame)) => {
-                    stacks.frames.push(frame);
-                    frame = callee_frame;
-                }
-                Ok(None) => {}
-                Err(mut error) => {
-                    if error.backtrace.is_empty() {
-                        error.backtrace = backtrace(frame, &stacks.frames);
-                    }
-                    return Err(error);
-                }
+            let callee: FuncId = $callee;
+            if let Err(mut error) = call_native(store, data, stacks, frame, &tiering, callee, $args)
+            {
+                error.backtrace.extend(backtrace(frame, &stacks.frames));
+                return Err(error);
             }
             load_frame_state!();
+        }};
+    }
+    // Takes a branch; with tiering, a backward one counts towards a tier-up.
+    macro_rules! jump {
+        ($target:expr) => {{
+            if TIERING {
+                let target = $target as usize;
+                if target < frame.pc {
+                    back_edge(store, &tiering, frame);
+                }
+                frame.pc = target;
+            } else {
+                frame.pc = $target as usize;
+            }
+        }};
+    }
+    macro_rules! call_other {
+        ($callee:expr, $args:expr) => {{
+            let callee: FuncId = $callee;
+            if TIERING && wants_native(store, &tiering, callee) {
+                native_call!(callee, $args);
+            } else {
+                match call_function(
+                    store,
+                    data,
+                    stacks,
+                    frame,
+                    $callee,
+                    $args,
+                    depth_limit,
+                    value_limit,
+                ) {
+                    Ok(Some(callee_frame)) => {
+                        stacks.frames.push(frame);
+                        frame = callee_frame;
+                    }
+                    Ok(None) => {}
+                    Err(mut error) => {
+                        if error.backtrace.is_empty() {
+                            error.backtrace = backtrace(frame, &stacks.frames);
+                        }
+                        return Err(error);
+                    }
+                }
+                load_frame_state!();
+            }
         }};
     }
     macro_rules! instance_entity {
@@ -392,22 +571,22 @@ fn run(
             ) => {
                 match op {
                     Op::Copy { dst, src } => set!(dst, get!(src)),
-                    Op::Branch { target } => frame.pc = target as usize,
+                    Op::Branch { target } => jump!(target),
                     Op::BranchIfNonZero { condition, target } => {
                         if get!(condition) as u32 != 0 {
-                            frame.pc = target as usize;
+                            jump!(target);
                         }
                     }
                     Op::BranchIfZero { condition, target } => {
                         if get!(condition) as u32 == 0 {
-                            frame.pc = target as usize;
+                            jump!(target);
                         }
                     }
                     $( Op::$brname { lhs, rhs, target } => {
                         let $bra = <$brty as FromSlot>::from_slot(get!(lhs));
                         let $brb = <$brty as FromSlot>::from_slot(get!(rhs));
                         if $brbody {
-                            frame.pc = target as usize;
+                            jump!(target);
                         }
                     } )*
                     $( Op::$bname { dst, lhs, rhs } => {
@@ -519,6 +698,19 @@ fn run(
                         let module = unsafe { &*frame.module };
                         let callee = if function < module.info.num_imported_functions {
                             instance_entity!().funcs[function as usize]
+                        } else if TIERING
+                            && tiering_entry(
+                                store,
+                                &tiering,
+                                // SAFETY: the frame's code is live (module invariants).
+                                unsafe { &*frame.module_code },
+                                module,
+                                frame.instance,
+                                function,
+                            )
+                        {
+                            native_call!(instance_entity!().funcs[function as usize], args);
+                            continue;
                         } else {
                             // Calls within the instance skip the store's function table.
                             if stacks.frames.len() >= depth_limit {

@@ -77,10 +77,13 @@ pub(crate) fn isa() -> Result<&'static OwnedTargetIsa, String> {
     .map_err(Clone::clone)
 }
 
-/// One module's compiled code.
+/// One module's compiled code, or one function's (a tier-up: see [`compile_function`]).
 pub(crate) struct CompiledModule {
     code: CodeMemory,
-    /// Code offset of each defined function (parallel to `function_bodies`).
+    /// The defined-function index of `functions[0]` (0 for a whole module).
+    first: u32,
+    /// Code offset of each defined function from `first` on (parallel to
+    /// `function_bodies[first..]`).
     functions: Box<[u32]>,
     /// Code offset of the trampoline of each type index that a defined function has.
     trampolines: HashMap<u32, u32>,
@@ -106,9 +109,25 @@ impl CompiledModule {
             .downcast_ref::<CompiledModule>()
     }
 
+    /// The code of function `index` of `module`: the whole module's, or the function's own
+    /// when it was compiled alone for a tier-up.
+    pub(crate) fn containing(module: &RuntimeModule, index: FuncIndex) -> Option<&CompiledModule> {
+        let slot = module.tiers.compiler.get()?;
+        if let Some(compiled) = slot.downcast_ref::<CompiledModule>() {
+            return Some(compiled);
+        }
+        let defined = index.checked_sub(module.info.num_imported_functions)? as usize;
+        slot.downcast_ref::<TieredCode>()?
+            .functions
+            .get(defined)?
+            .get()?
+            .as_ref()
+            .ok()
+    }
+
     /// The address of defined function `index`.
     pub(crate) fn function_address(&self, info: &ModuleInfo, index: FuncIndex) -> *const u8 {
-        let offset = self.functions[(index - info.num_imported_functions) as usize];
+        let offset = self.functions[(index - info.num_imported_functions - self.first) as usize];
         self.code.base().wrapping_add(offset as usize)
     }
 
@@ -130,9 +149,45 @@ impl CompiledModule {
 
     /// Why defined function `index` failed to compile, if it did.
     pub(crate) fn error(&self, info: &ModuleInfo, index: FuncIndex) -> Option<&str> {
-        let defined = index.checked_sub(info.num_imported_functions)? as usize;
+        let defined = index
+            .checked_sub(info.num_imported_functions)?
+            .checked_sub(self.first)? as usize;
         self.errors.get(defined)?.as_deref()
     }
+}
+
+/// The compiler slot of a module compiled function by function (tiered execution): each
+/// defined function's own code, made when it got hot, or why it could not be.
+struct TieredCode {
+    functions: Box<[OnceLock<Result<CompiledModule, String>>]>,
+}
+
+/// Compiles defined function `index` of `module` alone, into its own code allocation, unless
+/// that was done already (or the whole module is compiled). Its calls to other defined
+/// functions go through the store's `VMFuncRef`s, so it links against nothing and the
+/// other functions may stay interpreted. Fails when the function cannot be compiled.
+pub(crate) fn compile_function(module: &RuntimeModule, index: FuncIndex) -> Result<(), String> {
+    let defined = index
+        .checked_sub(module.info.num_imported_functions)
+        .ok_or("an imported function cannot be compiled")? as usize;
+    let slot = module.tiers.compiler.get_or_init(|| {
+        Box::new(TieredCode {
+            functions: (0..module.info.function_bodies.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+        })
+    });
+    if slot.downcast_ref::<CompiledModule>().is_some() {
+        return Ok(());
+    }
+    let tiered = slot
+        .downcast_ref::<TieredCode>()
+        .ok_or("the compiler slot holds another tier's code")?;
+    tiered.functions[defined]
+        .get_or_init(|| compile_uncached(module, Some(index)))
+        .as_ref()
+        .map(drop)
+        .map_err(Clone::clone)
 }
 
 /// Where a relocation points.
@@ -168,13 +223,18 @@ pub(crate) fn compile_module(module: &RuntimeModule) -> Result<&CompiledModule, 
     if let Some(compiled) = CompiledModule::of(module) {
         return Ok(compiled);
     }
-    let compiled = compile_uncached(module)?;
+    let compiled = compile_uncached(module, None)?;
     // Another thread may have won the race; either result is equivalent.
     let _ = module.tiers.compiler.set(Box::new(compiled));
     CompiledModule::of(module).ok_or_else(|| "the compiler slot holds another tier's code".into())
 }
 
-fn compile_uncached(module: &RuntimeModule) -> Result<CompiledModule, String> {
+/// Compiles the whole module, or only defined function `only` (then failing if it cannot be
+/// translated, rather than making a stub).
+fn compile_uncached(
+    module: &RuntimeModule,
+    only: Option<FuncIndex>,
+) -> Result<CompiledModule, String> {
     if !crate::is_supported() {
         return Err("the JIT supports x86-64 Linux only for now".into());
     }
@@ -186,18 +246,25 @@ fn compile_uncached(module: &RuntimeModule) -> Result<CompiledModule, String> {
         pointer_type: isa.pointer_type(),
         call_conv: isa.default_call_conv(),
         frontend_config: isa.frontend_config(),
+        direct_calls: only.is_none(),
     };
-    let count = info.function_bodies.len();
-    let results = compile_in_parallel(&env, isa, count);
+    let (first, count) = match only {
+        None => (0, info.function_bodies.len()),
+        Some(index) => (index - info.num_imported_functions, 1),
+    };
+    let results = compile_in_parallel(&env, isa, first, count);
 
     let mut codes = Vec::with_capacity(count);
     let mut errors = Vec::with_capacity(count);
     for (defined, result) in results.into_iter().enumerate() {
-        let index = info.num_imported_functions + defined as u32;
+        let index = info.num_imported_functions + first + defined as u32;
         match result {
             Ok(code) => {
                 codes.push(code);
                 errors.push(None);
+            }
+            Err(error) if only.is_some() => {
+                return Err(format!("cannot compile function {index}: {error}"));
             }
             Err(error) => {
                 codes.push(compile_stub(&env, isa, index)?);
@@ -206,7 +273,8 @@ fn compile_uncached(module: &RuntimeModule) -> Result<CompiledModule, String> {
         }
     }
     // Trampolines serve calls from the host, which cannot pass `v128` values.
-    let mut type_indices: Vec<u32> = info.functions[info.num_imported_functions as usize..]
+    let start = (info.num_imported_functions + first) as usize;
+    let mut type_indices: Vec<u32> = info.functions[start..start + count]
         .iter()
         .copied()
         .filter(|index| {
@@ -251,9 +319,11 @@ fn compile_uncached(module: &RuntimeModule) -> Result<CompiledModule, String> {
                 let target = match relocation.target {
                     Target::Function(index) => {
                         let defined = index
-                            .checked_sub(info.num_imported_functions)
+                            .checked_sub(info.num_imported_functions + first)
                             .ok_or("a direct call to an imported function was relocated")?;
-                        base + function_offsets[defined as usize]
+                        base + function_offsets
+                            .get(defined as usize)
+                            .ok_or("a direct call to a function compiled apart was relocated")?
                     }
                     Target::Absolute(address) => address,
                     Target::Local(offset) => base + start + offset as usize,
@@ -281,6 +351,7 @@ fn compile_uncached(module: &RuntimeModule) -> Result<CompiledModule, String> {
     crate::signals::register(memory.range(), sites);
     Ok(CompiledModule {
         code: memory,
+        first,
         functions: function_offsets
             .iter()
             .map(|offset| *offset as u32)
@@ -317,10 +388,12 @@ fn apply_relocation(
     Ok(())
 }
 
-/// Compiles the defined functions on all cores; results in function order.
+/// Compiles `count` defined functions from defined index `first` on all cores; results in
+/// function order.
 fn compile_in_parallel(
     env: &ModuleEnv<'_>,
     isa: &OwnedTargetIsa,
+    first: u32,
     count: usize,
 ) -> Vec<Result<CompiledCode, String>> {
     let threads = std::thread::available_parallelism()
@@ -337,7 +410,7 @@ fn compile_in_parallel(
             if defined >= count {
                 break;
             }
-            let index = env.info.num_imported_functions + defined as u32;
+            let index = env.info.num_imported_functions + first + defined as u32;
             context.clear();
             // A panic inside Cranelift (a translator bug producing invalid IR) fails this
             // function only: it becomes a stub, and the embedder keeps running.

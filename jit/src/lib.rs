@@ -1,5 +1,6 @@
 //! The JIT tier: compiles Wasm functions to native code with Cranelift.
 //!
+//! - [`compile_function`] compiles one function alone, for tiered execution.
 //! - [`compile`] translates every function of a module to Cranelift IR ([`translate`]: one
 //!   pass over the operators with a value stack and a control stack), compiles them for the
 //!   host in parallel, and links them into executable memory ([`compiler`],
@@ -42,26 +43,18 @@
 //!
 //! # Next steps (plans, not yet code)
 //!
-//! **Tiered mode.** Every function starts in the interpreter; hot ones are compiled on a
-//! background thread and their entry switched atomically.
-//! 1. Per module, one array of atomic entries (`native_call` and trampoline per defined
-//!    function, null until compiled) in the compiler slot, and per-function call and
-//!    back-edge counters with configurable thresholds in the interpreter, which asks
-//!    `kestrel/src/tier.rs` (through a hook in `StoreOpaque`, as [`CallHook`] goes the other
-//!    way) to compile a hot function. Compilation is per function ([`compiler`] already
-//!    compiles functions independently): each tier-up gets its own small code allocation,
-//!    linked against the module's entry array instead of PC-relative calls.
-//! 2. Calls into a module then read the entry: compiled code calls defined functions through
-//!    the entry array (one load and an indirect call; a null entry takes the runtime path,
-//!    which runs the interpreter through [`CallHook`]); the interpreter, before pushing a
-//!    frame, checks the entry and enters compiled code through a vm-level function pointer
-//!    (it must not name this crate); `VMFuncRef::native_call` of every store holding an
-//!    instance is filled lazily on the runtime path, so tables and imports reach native
-//!    code after one slow call. Frames already running finish in their tier.
-//! 3. `--trace-tiering` prints each switch with its compile time; the spec harness gains
-//!    `--engine tiered` with thresholds of 1.
-//! 4. Known limit to document: a function entered once that loops for a long time stays
-//!    interpreted until on-stack replacement exists.
+//! **Tiered mode** (done; see `kestrel/src/tier.rs` and ARCHITECTURE.md). The interpreter
+//! counts calls and back-edges per function and reports hot ones through
+//! `kestrel_vm::TierUp`; the embedding layer then runs [`compile_function`] (one function,
+//! its own code allocation, calls to other defined functions through the store's
+//! `VMFuncRef`s, a null `native_call` taking the runtime path to [`CallHook`]), sets
+//! `TierSlots::native_ready`, and fills `VMFuncRef::native_call` lazily with
+//! [`link_instance`]. This crate knows nothing of the interpreter. Left to do:
+//! 1. Calls between tiered-up functions pay a load, a bounds check and an indirect call
+//!    through the store's `VMFuncRef`; a per-module entry array (or patching direct calls
+//!    once the callee is compiled) would make them as cheap as the whole-module JIT's.
+//! 2. On-stack replacement: today a function entered once that loops for a long time stays
+//!    interpreted, since frames finish in the tier they started in.
 //!
 //! **Guard pages and signal-based traps** (for the performance issue). Memories already
 //! reserve 4 GiB of address space, so 32-bit accesses can drop their explicit checks:
@@ -110,6 +103,19 @@ pub fn is_supported() -> bool {
     cfg!(all(target_arch = "x86_64", target_os = "linux"))
 }
 
+/// Compiles defined function `index` of `module` alone, in its own code allocation (a
+/// tier-up), unless that was done already. Its calls to other defined functions go through
+/// the store's `VMFuncRef`s: native once those are linked ([`link_instance`]), else through
+/// the runtime and the [`CallHook`]. Fails when the function (or its signature) cannot be
+/// compiled; it should then stay in the interpreter. Do not mix with [`compile`] on one
+/// module.
+pub fn compile_function(
+    module: &RuntimeModule,
+    index: kestrel_parser::FuncIndex,
+) -> Result<(), String> {
+    compiler::compile_function(module, index)
+}
+
 /// Compiles every function of `module` now, unless it is compiled already.
 ///
 /// Fails when the host is not supported or a signature cannot be compiled (SIMD); a
@@ -123,18 +129,30 @@ pub fn is_compiled(module: &RuntimeModule) -> bool {
     compiler::CompiledModule::of(module).is_some()
 }
 
-/// Attaches the compiled code of `instance`'s module to the instance's functions in the
-/// store. Does nothing when the module is not compiled.
+/// Whether defined function `index` of `module` has compiled code the host (or another
+/// tier) can enter: the module is compiled, the function translated, and its type has a
+/// trampoline (not `v128`).
+pub fn is_function_compiled(module: &RuntimeModule, index: kestrel_parser::FuncIndex) -> bool {
+    compiler::CompiledModule::containing(module, index).is_some_and(|compiled| {
+        compiled.error(&module.info, index).is_none()
+            && compiled.entry(&module.info, index).is_some()
+    })
+}
+
+/// Attaches the compiled code of `instance`'s module (all of it, or the functions compiled
+/// so far) to the instance's functions in the store. Does nothing when nothing is compiled.
 pub fn link_instance(store: &mut StoreOpaque, instance: InstanceId) {
     let entity = store.instance(instance);
     let module = entity.module.clone();
-    let Some(compiled) = compiler::CompiledModule::of(&module) else {
+    if module.tiers.compiler.get().is_none() {
         return;
-    };
+    }
     let info = &module.info;
     let funcs = entity.funcs[info.num_imported_functions as usize..].to_vec();
     for (defined, id) in funcs.into_iter().enumerate() {
         let index = info.num_imported_functions + defined as u32;
-        store.set_native_call(id, compiled.function_address(info, index));
+        if let Some(compiled) = compiler::CompiledModule::containing(&module, index) {
+            store.set_native_call(id, compiled.function_address(info, index));
+        }
     }
 }

@@ -106,7 +106,7 @@ pub fn call(
     };
     let instance_entity = store.instance(instance);
     let module = &*instance_entity.module;
-    let Some(compiled) = CompiledModule::of(module) else {
+    let Some(compiled) = CompiledModule::containing(module, index) else {
         return hook(store, data, func, values);
     };
     let Some((code, trampoline)) = compiled.entry(&module.info, index) else {
@@ -573,7 +573,7 @@ pub(crate) unsafe extern "C" fn compile_error(vmctx: *mut VMContext, func_index:
     let message = unsafe {
         with_store(None, |store| {
             let module = &store.instance(instance).module;
-            CompiledModule::of(module)
+            CompiledModule::containing(module, func_index)
                 .and_then(|compiled| compiled.error(&module.info, func_index))
                 .map(str::to_owned)
         })

@@ -61,6 +61,10 @@ pub(crate) struct ModuleEnv<'a> {
     pub pointer_type: Type,
     pub call_conv: CallConv,
     pub frontend_config: TargetFrontendConfig,
+    /// Calls between defined functions are direct (PC-relative, the whole module is linked
+    /// together); when false (one function compiled alone, for a tier-up) they go through
+    /// the store's `VMFuncRef`, as calls to imports do.
+    pub direct_calls: bool,
 }
 
 /// Translates defined function `index` into `func`.
@@ -823,7 +827,7 @@ impl Translator<'_, '_> {
         let type_index = info.functions[index as usize];
         let num_params = info.types[type_index as usize].params().len();
         let args = self.pop_n(num_params);
-        let results = if info.is_imported_function(index) {
+        let results = if info.is_imported_function(index) || !self.env.direct_calls {
             let func_id = self.func_id(index);
             let func_ref = self.func_ref_address(func_id);
             self.call_func_ref(func_ref, func_id, type_index, &args)?

@@ -19,6 +19,37 @@ pub enum Strategy {
     /// Kestrel's Cranelift JIT: every function of a module is compiled to native code when
     /// the module is created (on all cores). x86-64 Linux only for now.
     Jit,
+    /// Tiered execution: everything starts in the interpreter, which counts calls and
+    /// backward branches per function; when a function reaches a threshold
+    /// ([`Config::tiering_thresholds`]) it is compiled with the JIT (in the background by
+    /// default) and later calls of it run native code. Frames already running
+    /// finish in the interpreter: a function entered once that loops for a long time stays
+    /// interpreted (there is no on-stack replacement). x86-64 Linux only for now.
+    Tiered,
+}
+
+/// When and how [`Strategy::Tiered`] compiles hot code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TieringConfig {
+    /// Entries into a function that make it hot.
+    pub(crate) calls: u32,
+    /// Backward branches taken in a function that make it hot.
+    pub(crate) back_edges: u32,
+    /// Compile on a background thread (else on the thread that found the function hot).
+    pub(crate) background: bool,
+    /// Print each tier-up and its compile time to stderr.
+    pub(crate) trace: bool,
+}
+
+impl Default for TieringConfig {
+    fn default() -> TieringConfig {
+        TieringConfig {
+            calls: 1_000,
+            back_edges: 10_000,
+            background: true,
+            trace: false,
+        }
+    }
 }
 
 /// Settings for an [`Engine`], made with builder methods.
@@ -35,6 +66,7 @@ pub struct Config {
     pub(crate) stack_limits: StackLimits,
     pub(crate) memory: MemoryConfig,
     pub(crate) strategy: Strategy,
+    pub(crate) tiering: TieringConfig,
 }
 
 impl Default for Config {
@@ -45,6 +77,7 @@ impl Default for Config {
             stack_limits: StackLimits::default(),
             memory: MemoryConfig::default(),
             strategy: Strategy::default(),
+            tiering: TieringConfig::default(),
         }
     }
 }
@@ -123,6 +156,30 @@ impl Config {
     /// Which tier executes Wasm code.
     pub fn strategy(&mut self, strategy: Strategy) -> &mut Config {
         self.strategy = strategy;
+        self
+    }
+
+    /// With [`Strategy::Tiered`]: a function is compiled once it has been entered `calls`
+    /// times or has taken `back_edges` backward branches (loop iterations), counted across
+    /// all stores of its module (1000 and 10 000 by default; 0 counts as 1).
+    pub fn tiering_thresholds(&mut self, calls: u32, back_edges: u32) -> &mut Config {
+        self.tiering.calls = calls.max(1);
+        self.tiering.back_edges = back_edges.max(1);
+        self
+    }
+
+    /// With [`Strategy::Tiered`]: compile hot code on a background thread (the default),
+    /// or synchronously on the thread that found it hot, which makes the switch happen at
+    /// a deterministic point (tests).
+    pub fn tiering_in_background(&mut self, background: bool) -> &mut Config {
+        self.tiering.background = background;
+        self
+    }
+
+    /// With [`Strategy::Tiered`]: print to stderr when each function tiers up and how long
+    /// its compilation took.
+    pub fn trace_tiering(&mut self, trace: bool) -> &mut Config {
+        self.tiering.trace = trace;
         self
     }
 }

@@ -26,12 +26,14 @@ impl<T: 'static> Store<T> {
     /// Creates an empty store holding `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let config = engine.config();
+        let mut opaque = StoreOpaque::new(
+            engine.registry().clone(),
+            config.memory,
+            config.stack_limits,
+        );
+        opaque.tiering = crate::tier::store_tiering(config);
         Store {
-            opaque: StoreOpaque::new(
-                engine.registry().clone(),
-                config.memory,
-                config.stack_limits,
-            ),
+            opaque,
             data,
             engine: engine.clone(),
         }

@@ -9,6 +9,30 @@
 //!   store; [`call_raw`] enters compiled code for a Wasm function whose module was compiled
 //!   (compiled code then calls other compiled functions natively, and host functions or
 //!   uncompiled ones back through [`call_raw`], its call hook).
+//! - [`Strategy::Tiered`]: modules start uncompiled, so calls start in the interpreter. Each
+//!   store gets a `kestrel_vm::Tiering` ([`store_tiering`]): thresholds, and [`TierUpHooks`],
+//!   which the interpreter calls (it knows no other tier) when a function gets hot and when
+//!   it calls a function whose `TierSlots::native_ready` flag is set. A hot function is
+//!   compiled alone (`kestrel_jit::compile_function`: its own small code allocation, its
+//!   calls to other defined functions going through the store's `VMFuncRef`s) on the
+//!   process's compiler thread ([`compile_in_background`]; synchronously when
+//!   `Config::tiering_in_background(false)`, which the spec harness uses for determinism),
+//!   then its `native_ready` flag is set (the atomic switch). From then on every path
+//!   reaches native code: [`call_raw`] (the API, and compiled code calling a function
+//!   without a native entry) checks the flag; the interpreter's calls (direct, through
+//!   imports, through tables) check it and go through [`TierUpHooks::call_native`];
+//!   compiled code calls through the store's `VMFuncRef::native_call`, which is filled
+//!   lazily ([`ensure_linked`]): the first call a store makes to a function compiled after
+//!   its instance was linked takes the runtime path once and links it. Frames already
+//!   running finish in their tier: without on-stack replacement, a function entered once
+//!   that loops for a long time stays interpreted. Compiled code that calls a function
+//!   still interpreted compiles it first ([`call_from_compiled`]).
+//!
+//!   Known costs: an interpreter → compiled call is a full entry ([`kestrel_jit::call`]:
+//!   activation, stack limit, trampoline), dearer than an interpreted call, so a hot loop
+//!   stuck in the interpreter that calls small compiled functions runs slower than with
+//!   the interpreter alone; calls between tiered-up functions go through `VMFuncRef`s,
+//!   slower than the whole-module JIT's direct calls.
 //!
 //! The choice is made per call from the callee's module, not from the engine, so it stays
 //! right for any mix of modules.
@@ -18,9 +42,15 @@
 //! the tiers, which own `StoreOpaque::call_depth` and `reentrancy`: this layer adds no
 //! bookkeeping of its own to the call path.
 
+use crate::engine::TieringConfig;
 use crate::{Config, Error, Result, Strategy};
-use kestrel_vm::{FuncEntity, FuncId, InstanceId, RuntimeModule, StoreOpaque, Trap};
+use kestrel_vm::{
+    FuncEntity, FuncId, InstanceId, RuntimeModule, StoreOpaque, TierUp, Tiering, Trap,
+};
 use std::any::Any;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::Instant;
 
 /// Calls `func` with the parameters in `values` (vm's raw encoding); on success the results
 /// are in `values[..results]`. `values.len()` must be at least `max(params, results)` of the
@@ -33,23 +63,77 @@ pub(crate) fn call_raw(
     values: &mut [u64],
 ) -> Result<(), Trap> {
     let compiled = match store.func(func) {
-        FuncEntity::Wasm { instance, .. } => {
-            kestrel_jit::is_compiled(&store.instance(*instance).module)
+        FuncEntity::Wasm {
+            instance, index, ..
+        } => {
+            let module = &store.instance(*instance).module;
+            if store.tiering.is_some() {
+                // Tiered: compiled function by function, entered once switched.
+                module
+                    .tiers
+                    .is_native_ready((index - module.info.num_imported_functions) as usize)
+            } else {
+                kestrel_jit::is_compiled(module)
+            }
         }
         FuncEntity::Host(_) => false,
     };
     if compiled {
-        kestrel_jit::call(store, data, func, values, call_raw)
+        ensure_linked(store, func);
+        kestrel_jit::call(store, data, func, values, call_from_compiled)
     } else {
         kestrel_interp::call(store, data, func, values)
     }
 }
 
+/// The call hook of compiled code: calls of functions without a native entry (host
+/// functions, functions of uncompiled modules, and in a tiered store functions not yet
+/// compiled or not yet linked in this store).
+///
+/// In a tiered store, an interpreted callee is compiled first, synchronously: otherwise a
+/// deep recursion through a compiled and an interpreted function would cross the tiers at
+/// every call, each crossing a nested entry costing host stack and `max_reentrancy`, and
+/// trap long before the interpreter alone would.
+fn call_from_compiled(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    func: FuncId,
+    values: &mut [u64],
+) -> Result<(), Trap> {
+    if let (
+        Some(tiering),
+        FuncEntity::Wasm {
+            instance, index, ..
+        },
+    ) = (&store.tiering, store.func(func))
+    {
+        let (hooks, instance, index) = (tiering.hooks.clone(), *instance, *index);
+        let module = &store.instance(instance).module;
+        let defined = (index - module.info.num_imported_functions) as usize;
+        if !module.tiers.is_native_ready(defined) {
+            hooks.compile_now(store, instance, index);
+        }
+    }
+    call_raw(store, data, func, values)
+}
+
+/// Attaches compiled code to the functions of `func`'s instance in this store if that has
+/// not happened yet (tiered mode compiles modules after they were instantiated).
+fn ensure_linked(store: &mut StoreOpaque, func: FuncId) {
+    if !store.func_refs()[func.index()].native_call.is_null() {
+        return;
+    }
+    if let FuncEntity::Wasm { instance, .. } = *store.func(func) {
+        kestrel_jit::link_instance(store, instance);
+    }
+}
+
 /// Checks that the configured strategy can run on this host.
 pub(crate) fn check_config(config: &Config) -> Result<()> {
-    if config.strategy == Strategy::Jit && !kestrel_jit::is_supported() {
+    let needs_jit = matches!(config.strategy, Strategy::Jit | Strategy::Tiered);
+    if needs_jit && !kestrel_jit::is_supported() {
         return Err(Error::unsupported(
-            "the JIT (`Strategy::Jit`) supports x86-64 Linux only for now",
+            "the JIT (`Strategy::Jit`, `Strategy::Tiered`) supports x86-64 Linux only for now",
         ));
     }
     Ok(())
@@ -58,7 +142,7 @@ pub(crate) fn check_config(config: &Config) -> Result<()> {
 /// Prepares a new module's code for the configured strategy: compiles all of it for the JIT.
 pub(crate) fn prepare_module(config: &Config, module: &RuntimeModule) -> Result<()> {
     match config.strategy {
-        Strategy::Interpreter => Ok(()),
+        Strategy::Interpreter | Strategy::Tiered => Ok(()),
         Strategy::Jit => kestrel_jit::compile(module).map_err(Error::unsupported),
     }
 }
@@ -66,4 +150,119 @@ pub(crate) fn prepare_module(config: &Config, module: &RuntimeModule) -> Result<
 /// Attaches the tiers' code to a new instance's functions.
 pub(crate) fn instantiated(store: &mut StoreOpaque, instance: InstanceId) {
     kestrel_jit::link_instance(store, instance);
+}
+
+/// The tiering state of a new store: `None` unless the strategy is tiered.
+pub(crate) fn store_tiering(config: &Config) -> Option<Tiering> {
+    (config.strategy == Strategy::Tiered).then(|| Tiering {
+        call_threshold: config.tiering.calls,
+        back_edge_threshold: config.tiering.back_edges,
+        hooks: Arc::new(TierUpHooks(config.tiering)),
+    })
+}
+
+/// What the interpreter calls in tiered mode.
+struct TierUpHooks(TieringConfig);
+
+impl TierUp for TierUpHooks {
+    fn hot(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: u32) {
+        let module = store.instance(instance).module.clone();
+        let defined = (func_index - module.info.num_imported_functions) as usize;
+        if module.tiers.tier_up_requested[defined].swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let trace = self.0.trace;
+        let job: Job = Box::new(move || compile_hot(&module, func_index, trace));
+        if self.0.background {
+            compile_in_background(job, trace);
+        } else {
+            job();
+        }
+    }
+
+    fn compile_now(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: u32) {
+        let module = store.instance(instance).module.clone();
+        let defined = (func_index - module.info.num_imported_functions) as usize;
+        let first = !module.tiers.tier_up_requested[defined].swap(true, Ordering::AcqRel);
+        // Waits for a compilation of the function already under way, else does it (and
+        // traces only the first request, so a function that cannot be compiled is reported
+        // once).
+        compile_hot(&module, func_index, self.0.trace && first);
+    }
+
+    fn call_native(
+        &self,
+        store: &mut StoreOpaque,
+        data: &mut dyn Any,
+        func: FuncId,
+        values: &mut [u64],
+    ) -> Result<(), Trap> {
+        ensure_linked(store, func);
+        kestrel_jit::call(store, data, func, values, call_from_compiled)
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hands `job` to the process's one compiler thread, started on first use: tier-ups queue
+/// rather than each taking a core. The thread is detached; modules are `Arc`s held by the
+/// jobs, and a process that exits mid-compile loses nothing. If no thread can be made,
+/// the function simply stays interpreted.
+fn compile_in_background(job: Job, trace: bool) {
+    static QUEUE: OnceLock<Option<Mutex<mpsc::Sender<Job>>>> = OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("kestrel-tier-up".into())
+            .spawn(move || {
+                for job in receiver {
+                    job();
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(sender))
+    });
+    let sent = queue.as_ref().is_some_and(|sender| {
+        sender
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .send(job)
+            .is_ok()
+    });
+    if !sent {
+        not_compiled(trace, "cannot start the compiler thread");
+    }
+}
+
+/// Compiles hot function `func_index` alone and switches it to native code.
+fn compile_hot(module: &RuntimeModule, func_index: u32, trace: bool) {
+    let start = Instant::now();
+    let result = kestrel_jit::compile_function(module, func_index);
+    let elapsed = start.elapsed();
+    if let Err(error) = result {
+        return not_compiled(trace, &error);
+    }
+    // A function the other tiers cannot enter (a `v128` signature) stays interpreted.
+    if !kestrel_jit::is_function_compiled(module, func_index) {
+        return not_compiled(trace, &format!("function {func_index} has no entry"));
+    }
+    let defined = (func_index - module.info.num_imported_functions) as usize;
+    module.tiers.native_ready[defined].store(true, Ordering::Release);
+    if trace {
+        let name = module
+            .info
+            .function_name(func_index)
+            .map(|name| format!(" `{name}`"))
+            .unwrap_or_default();
+        eprintln!(
+            "kestrel: tier-up: function {func_index}{name} compiled in {:.3} ms",
+            elapsed.as_secs_f64() * 1e3,
+        );
+    }
+}
+
+fn not_compiled(trace: bool, why: &str) {
+    if trace {
+        eprintln!("kestrel: tier-up: stays interpreted: {why}");
+    }
 }

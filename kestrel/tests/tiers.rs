@@ -7,6 +7,7 @@ fn strategies() -> Vec<Strategy> {
     let mut strategies = vec![Strategy::Interpreter];
     if kestrel_jit_supported() {
         strategies.push(Strategy::Jit);
+        strategies.push(Strategy::Tiered);
     }
     strategies
 }
@@ -20,6 +21,11 @@ fn kestrel_jit_supported() -> bool {
 fn engine(strategy: Strategy) -> Engine {
     let mut config = Config::new();
     config.strategy(strategy);
+    if strategy == Strategy::Tiered {
+        // Compile at the second entry or third loop iteration, synchronously, so that the
+        // tests' calls and recursions cross the switch at a fixed point.
+        config.tiering_thresholds(2, 3).tiering_in_background(false);
+    }
     Engine::new(&config).unwrap()
 }
 
@@ -264,4 +270,83 @@ fn modules_link_across_instances() {
         assert_eq!(run.call(&mut store, ()).unwrap(), 4, "{strategy:?}");
         assert_eq!(run.call(&mut store, ()).unwrap(), 8, "{strategy:?}");
     }
+}
+
+/// Under `Strategy::Tiered` (thresholds 2 calls / 3 back-edges, see `engine`), the first
+/// entry of `$down` runs interpreted and its recursive call compiles the module, so the
+/// trap's backtrace spans both tiers; a loop makes a function hot by back-edges alone.
+#[test]
+fn tier_switches_mid_call_keep_traps_and_backtraces() {
+    const SWITCHING: &str = r#"
+(module
+  (func $down (export "down") (param i32) (result i32)
+    (if (i32.eqz (local.get 0)) (then (unreachable)))
+    (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))
+  (func $sum (export "sum") (param i32) (result i32) (local i32)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 0)))
+      (local.set 1 (i32.add (local.get 1) (local.get 0)))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br 0)))
+    (local.get 1))
+  (func (export "sum_twice") (param i32) (result i32)
+    (i32.add (call $sum (local.get 0)) (call $sum (local.get 0))))
+)"#;
+    let outcomes = agree(
+        SWITCHING,
+        &[
+            ("down", &[Val::I32(4)]),
+            ("down", &[Val::I32(3)]),
+            ("sum", &[Val::I32(10)]),
+            ("sum_twice", &[Val::I32(100)]),
+        ],
+    );
+    let Outcome::Trap { code, frames, .. } = &outcomes[0] else {
+        panic!("`down` must trap: {:?}", outcomes[0]);
+    };
+    assert_eq!(*code, Some(Trap::Unreachable));
+    assert_eq!(frames, &[0, 0, 0, 0, 0]);
+    assert_eq!(outcomes[2], Outcome::Values(vec!["I32(55)".into()]));
+    assert_eq!(outcomes[3], Outcome::Values(vec!["I32(10100)".into()]));
+}
+
+/// A function compiled before its callee (here `$even`, hot from shallow calls, while
+/// `$odd` was never called) must not turn a deep mutual recursion into nested entries
+/// between the tiers, each costing host stack and a unit of `max_reentrancy`: compiled
+/// code compiles the interpreted functions it calls.
+#[test]
+fn deep_recursion_across_a_partial_tier_up() {
+    const MUTUAL: &str = r#"
+(module
+  (func $even (export "even") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 1))
+      (else (call $odd (i32.sub (local.get 0) (i32.const 1))))))
+  (func $odd (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (call $even (i32.sub (local.get 0) (i32.const 1))))))
+)"#;
+    if !kestrel_jit_supported() {
+        return;
+    }
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Tiered)
+        .tiering_thresholds(300, 1_000_000)
+        .tiering_in_background(false);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, MUTUAL).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let even = instance
+        .get_typed_func::<i32, i32>(&mut store, "even")
+        .unwrap();
+    for _ in 0..300 {
+        assert_eq!(even.call(&mut store, 0).unwrap(), 1);
+    }
+    assert_eq!(even.call(&mut store, 5001).unwrap(), 0);
+    assert_eq!(even.call(&mut store, 5000).unwrap(), 1);
 }

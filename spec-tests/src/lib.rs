@@ -36,17 +36,22 @@ pub enum EngineKind {
     Interp,
     /// The Cranelift JIT: every function compiled before it runs.
     Jit,
+    /// Tiered execution with thresholds of 1 and synchronous compilation: a module is
+    /// compiled during the first call into it, so every script switches tiers midway.
+    Tiered,
 }
 
 impl EngineKind {
     /// Every engine; the expected-failure test runs the suites on each.
-    pub const ALL: &'static [EngineKind] = &[EngineKind::Interp, EngineKind::Jit];
+    pub const ALL: &'static [EngineKind] =
+        &[EngineKind::Interp, EngineKind::Jit, EngineKind::Tiered];
 
     /// The name used on the command line and in expected-failure list names.
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Interp => "interp",
             EngineKind::Jit => "jit",
+            EngineKind::Tiered => "tiered",
         }
     }
 
@@ -65,6 +70,12 @@ impl EngineKind {
             }
             EngineKind::Jit => {
                 config.strategy(Strategy::Jit);
+            }
+            EngineKind::Tiered => {
+                config
+                    .strategy(Strategy::Tiered)
+                    .tiering_thresholds(1, 1)
+                    .tiering_in_background(false);
             }
         }
     }

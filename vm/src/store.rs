@@ -14,11 +14,12 @@ use crate::offsets::{
     VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
 };
 use crate::table::Table;
+use crate::trap::Trap;
 use crate::types::{TypeId, TypeRegistry};
 use kestrel_parser::{FuncIndex, FuncType, GlobalType, ModuleInfo};
 use std::any::Any;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 macro_rules! entity_ids {
@@ -180,10 +181,81 @@ impl Drop for GlobalEntity {
 
 /// Per-module data the tiers attach lazily: translated or compiled code, shared by every
 /// instance of the module. Type-erased so the runtime core depends on no tier.
+///
+/// For tiered execution it also holds, per defined function, the two facts the tiers
+/// exchange without naming each other: whether a tier-up was requested, and whether the
+/// function has compiled code (set, with `Release`, only once that code is in `compiler`
+/// and may be entered).
 #[derive(Default)]
 pub struct TierSlots {
     pub interpreter: OnceLock<Box<dyn Any + Send + Sync>>,
     pub compiler: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// `tier_up_requested[i]`: defined function `i` was reported hot (so it is compiled
+    /// once).
+    pub tier_up_requested: Box<[AtomicBool]>,
+    /// `native_ready[i]`: defined function `i` has compiled code callers may switch to.
+    pub native_ready: Box<[AtomicBool]>,
+}
+
+impl TierSlots {
+    fn new(defined_functions: usize) -> TierSlots {
+        let flags = || {
+            (0..defined_functions)
+                .map(|_| AtomicBool::new(false))
+                .collect()
+        };
+        TierSlots {
+            tier_up_requested: flags(),
+            native_ready: flags(),
+            ..TierSlots::default()
+        }
+    }
+
+    /// Whether defined function `defined` has compiled code to switch to.
+    #[inline]
+    pub fn is_native_ready(&self, defined: usize) -> bool {
+        self.native_ready[defined].load(Ordering::Acquire)
+    }
+}
+
+/// The embedding layer's side of tiered execution, called by the interpreter (which knows
+/// no other tier). Installed per store in [`StoreOpaque::tiering`].
+pub trait TierUp: Send + Sync {
+    /// Defined function `func_index` of `instance` reached a threshold: compile it (now or
+    /// in the background); when done, its `TierSlots::native_ready` flag is set.
+    fn hot(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: FuncIndex);
+    /// Compiles defined function `func_index` of `instance` now, on this thread, unless
+    /// it has compiled code already (used by the embedding layer when compiled code calls
+    /// an interpreted function, so calls do not keep crossing between the tiers).
+    fn compile_now(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: FuncIndex);
+    /// Runs Wasm function `func`, whose `native_ready` flag is set, in compiled code. Same
+    /// contract as a call from the API: parameters in `values`, results left there.
+    fn call_native(
+        &self,
+        store: &mut StoreOpaque,
+        data: &mut dyn Any,
+        func: FuncId,
+        values: &mut [u64],
+    ) -> Result<(), Trap>;
+}
+
+/// Tiered execution settings of a store: when the interpreter reports a function as hot
+/// (its entries, or the backward branches taken in it, reach a threshold), and to whom.
+#[derive(Clone)]
+pub struct Tiering {
+    pub call_threshold: u32,
+    pub back_edge_threshold: u32,
+    pub hooks: Arc<dyn TierUp>,
+}
+
+impl std::fmt::Debug for Tiering {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Tiering")
+            .field("call_threshold", &self.call_threshold)
+            .field("back_edge_threshold", &self.back_edge_threshold)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for TierSlots {
@@ -205,10 +277,11 @@ pub struct RuntimeModule {
 impl RuntimeModule {
     pub fn new(info: Arc<ModuleInfo>, registry: &TypeRegistry) -> RuntimeModule {
         let type_ids = info.types.iter().map(|ty| registry.register(ty)).collect();
+        let tiers = TierSlots::new(info.function_bodies.len());
         RuntimeModule {
             info,
             type_ids,
-            tiers: TierSlots::default(),
+            tiers,
         }
     }
 
@@ -336,6 +409,9 @@ pub struct StoreOpaque {
     pub reentrancy: u32,
     /// The interpreter's reusable value stack, parked here between calls.
     pub interpreter_stack: Option<Box<dyn Any + Send>>,
+    /// Tiered execution: set by the embedding layer when hot interpreted functions should
+    /// be compiled; `None` keeps the interpreter free of any counting.
+    pub tiering: Option<Tiering>,
     /// How compiled code calls each function, parallel to `funcs` (kept so by
     /// [`StoreOpaque::push_func`]; `vm_store` points at it).
     func_refs: Vec<VMFuncRef>,
@@ -373,6 +449,7 @@ impl StoreOpaque {
             call_depth: 0,
             reentrancy: 0,
             interpreter_stack: None,
+            tiering: None,
             func_refs: Vec::new(),
             vm_store: Box::new(VMStoreContext {
                 stack_limit: usize::MAX,
