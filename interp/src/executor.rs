@@ -539,6 +539,17 @@ fn run<const TIERING: bool>(
             }
         }};
     }
+    // The three operands of a bulk instruction, in consecutive slots, as 32-bit indices.
+    macro_rules! three_operands {
+        ($operands:expr) => {{
+            let operands: Slot = $operands;
+            (
+                get!(operands) as u32 as u64,
+                get!(Slot(operands.0 + 1)) as u32 as u64,
+                get!(Slot(operands.0 + 2)) as u32 as u64,
+            )
+        }};
+    }
     macro_rules! instance_entity {
         () => {
             store.instance(frame.instance)
@@ -811,18 +822,16 @@ fn run<const TIERING: bool>(
                         load_memory!();
                     }
                     Op::MemoryFill { operands, memory } => {
-                        let destination = get!(operands) as u32 as u64;
-                        let value = get!(Slot(operands.0 + 1)) as u8;
-                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                        let id = instance_entity!().memories[memory as usize];
-                        let memory = store.memory_mut(id);
-                        match kestrel_vm::memory::checked_range(
+                        let (destination, value, len) = three_operands!(operands);
+                        let result = store.memory_fill(
+                            frame.instance,
+                            memory,
                             destination,
+                            value as u8,
                             len,
-                            memory.size_in_bytes(),
-                        ) {
-                            Ok(range) => memory.data_mut()[range].fill(value),
-                            Err(code) => trap!(code),
+                        );
+                        if let Err(code) = result {
+                            trap!(code);
                         }
                     }
                     Op::MemoryCopy {
@@ -830,15 +839,16 @@ fn run<const TIERING: bool>(
                         destination_memory,
                         source_memory,
                     } => {
-                        let destination = get!(operands) as u32 as u64;
-                        let source = get!(Slot(operands.0 + 1)) as u32 as u64;
-                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                        let instance = instance_entity!();
-                        let destination_id = instance.memories[destination_memory as usize];
-                        let source_id = instance.memories[source_memory as usize];
-                        if let Err(code) =
-                            copy_memory(store, destination_id, destination, source_id, source, len)
-                        {
+                        let (destination, source, len) = three_operands!(operands);
+                        let result = store.memory_copy(
+                            frame.instance,
+                            destination_memory,
+                            source_memory,
+                            destination,
+                            source,
+                            len,
+                        );
+                        if let Err(code) = result {
                             trap!(code);
                         }
                     }
@@ -847,29 +857,20 @@ fn run<const TIERING: bool>(
                         memory,
                         segment,
                     } => {
-                        let destination = get!(operands) as u32 as u64;
-                        let source = get!(Slot(operands.0 + 1)) as u32 as u64;
-                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                        let instance = instance_entity!();
-                        let module = instance.module.clone();
-                        let bytes = if instance.dropped_data[segment as usize] {
-                            &[][..]
-                        } else {
-                            module.info.data_bytes(&module.info.data[segment as usize])
-                        };
-                        let id = instance.memories[memory as usize];
-                        let result = kestrel_vm::memory::checked_range(source, len, bytes.len())
-                            .and_then(|range| {
-                                store.memory_mut(id).write(destination, &bytes[range])
-                            });
+                        let (destination, source, len) = three_operands!(operands);
+                        let result = store.memory_init(
+                            frame.instance,
+                            memory,
+                            segment,
+                            destination,
+                            source,
+                            len,
+                        );
                         if let Err(code) = result {
                             trap!(code);
                         }
                     }
-                    Op::DataDrop { segment } => {
-                        let instance = frame.instance;
-                        store.instances[instance.index()].dropped_data[segment as usize] = true;
-                    }
+                    Op::DataDrop { segment } => store.data_drop(frame.instance, segment),
                     Op::TableGet { dst, index, table } => {
                         let id = instance_entity!().tables[table as usize];
                         match store.table(id).get(get!(index) as u32 as u64) {
@@ -909,8 +910,9 @@ fn run<const TIERING: bool>(
                         let start = get!(operands) as u32 as u64;
                         let value = get!(Slot(operands.0 + 1));
                         let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                        let id = instance_entity!().tables[table as usize];
-                        if let Err(code) = store.table_mut(id).fill(start, value, len) {
+                        if let Err(code) =
+                            store.table_fill(frame.instance, table, start, value, len)
+                        {
                             trap!(code);
                         }
                     }
@@ -919,23 +921,15 @@ fn run<const TIERING: bool>(
                         destination_table,
                         source_table,
                     } => {
-                        let destination = get!(operands) as u32 as u64;
-                        let source = get!(Slot(operands.0 + 1)) as u32 as u64;
-                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                        let instance = instance_entity!();
-                        let destination_id = instance.tables[destination_table as usize];
-                        let source_id = instance.tables[source_table as usize];
-                        let result = if destination_id == source_id {
-                            store
-                                .table_mut(destination_id)
-                                .copy_within(destination, source, len)
-                        } else {
-                            kestrel_vm::table::bounds(source, len, store.table(source_id).size())
-                                .and_then(|range| {
-                                    let values = store.table(source_id).elements()[range].to_vec();
-                                    store.table_mut(destination_id).write(destination, &values)
-                                })
-                        };
+                        let (destination, source, len) = three_operands!(operands);
+                        let result = store.table_copy(
+                            frame.instance,
+                            destination_table,
+                            source_table,
+                            destination,
+                            source,
+                            len,
+                        );
                         if let Err(code) = result {
                             trap!(code);
                         }
@@ -945,33 +939,20 @@ fn run<const TIERING: bool>(
                         table,
                         segment,
                     } => {
-                        let destination = get!(operands) as u32 as u64;
-                        let source = get!(Slot(operands.0 + 1)) as u32 as u64;
-                        let len = get!(Slot(operands.0 + 2)) as u32 as u64;
-                        let instance = instance_entity!();
-                        let module = instance.module.clone();
-                        let id = instance.tables[table as usize];
-                        let values = if instance.dropped_elements[segment as usize] {
-                            Vec::new()
-                        } else {
-                            kestrel_vm::instance::element_values(
-                                store,
-                                frame.instance,
-                                &module.info.elements[segment as usize].items,
-                            )
-                        };
-                        let result = kestrel_vm::table::bounds(source, len, values.len() as u64)
-                            .and_then(|range| {
-                                store.table_mut(id).write(destination, &values[range])
-                            });
+                        let (destination, source, len) = three_operands!(operands);
+                        let result = store.table_init(
+                            frame.instance,
+                            table,
+                            segment,
+                            destination,
+                            source,
+                            len,
+                        );
                         if let Err(code) = result {
                             trap!(code);
                         }
                     }
-                    Op::ElemDrop { segment } => {
-                        let instance = frame.instance;
-                        store.instances[instance.index()].dropped_elements[segment as usize] = true;
-                    }
+                    Op::ElemDrop { segment } => store.elem_drop(frame.instance, segment),
                     Op::RefFunc { dst, function } => {
                         let id = instance_entity!().funcs[function as usize];
                         set!(dst, encode_func_ref(Some(id)));
@@ -985,33 +966,6 @@ fn run<const TIERING: bool>(
 
         crate::for_each_binary!(gather_trapping_binary);
     }
-}
-
-fn copy_memory(
-    store: &mut StoreOpaque,
-    destination_id: kestrel_vm::MemoryId,
-    destination: u64,
-    source_id: kestrel_vm::MemoryId,
-    source: u64,
-    len: u64,
-) -> Result<(), TrapCode> {
-    let source_range =
-        kestrel_vm::memory::checked_range(source, len, store.memory(source_id).size_in_bytes())?;
-    let destination_range = kestrel_vm::memory::checked_range(
-        destination,
-        len,
-        store.memory(destination_id).size_in_bytes(),
-    )?;
-    if destination_id == source_id {
-        store
-            .memory_mut(destination_id)
-            .data_mut()
-            .copy_within(source_range, destination_range.start);
-    } else {
-        let bytes = store.memory(source_id).data()[source_range].to_vec();
-        store.memory_mut(destination_id).data_mut()[destination_range].copy_from_slice(&bytes);
-    }
-    Ok(())
 }
 
 /// Calls a function that is not a defined function of the current instance: runs a host

@@ -27,7 +27,7 @@ use crate::abi::Status;
 use crate::compiler::CompiledModule;
 use kestrel_vm::offsets::VMContext;
 use kestrel_vm::{
-    FrameInfo, FuncEntity, FuncId, HostContext, InstanceId, MemoryId, StoreOpaque, Trap, TrapCode,
+    FrameInfo, FuncEntity, FuncId, HostContext, InstanceId, StoreOpaque, Trap, TrapCode,
 };
 use std::any::Any;
 use std::cell::Cell;
@@ -291,12 +291,7 @@ pub(crate) unsafe extern "C" fn memory_fill(
     // SAFETY: a libcall.
     unsafe {
         with_store(Status::Panic.encode(), |store| {
-            let id = store.instance(instance).memories[memory as usize];
-            let memory = store.memory_mut(id);
-            status_of(
-                kestrel_vm::memory::checked_range(destination, len, memory.size_in_bytes())
-                    .map(|range| memory.data_mut()[range].fill(value as u8)),
-            )
+            status_of(store.memory_fill(instance, memory, destination, value as u8, len))
         })
     }
 }
@@ -314,46 +309,16 @@ pub(crate) unsafe extern "C" fn memory_copy(
     // SAFETY: a libcall.
     unsafe {
         with_store(Status::Panic.encode(), |store| {
-            let entity = store.instance(instance);
-            let destination_id = entity.memories[destination_memory as usize];
-            let source_id = entity.memories[source_memory as usize];
-            status_of(copy_memory(
-                store,
-                destination_id,
+            status_of(store.memory_copy(
+                instance,
+                destination_memory,
+                source_memory,
                 destination,
-                source_id,
                 source,
                 len,
             ))
         })
     }
-}
-
-fn copy_memory(
-    store: &mut StoreOpaque,
-    destination_id: MemoryId,
-    destination: u64,
-    source_id: MemoryId,
-    source: u64,
-    len: u64,
-) -> Result<(), TrapCode> {
-    let source_range =
-        kestrel_vm::memory::checked_range(source, len, store.memory(source_id).size_in_bytes())?;
-    let destination_range = kestrel_vm::memory::checked_range(
-        destination,
-        len,
-        store.memory(destination_id).size_in_bytes(),
-    )?;
-    if destination_id == source_id {
-        store
-            .memory_mut(destination_id)
-            .data_mut()
-            .copy_within(source_range, destination_range.start);
-    } else {
-        let bytes = store.memory(source_id).data()[source_range].to_vec();
-        store.memory_mut(destination_id).data_mut()[destination_range].copy_from_slice(&bytes);
-    }
-    Ok(())
 }
 
 pub(crate) unsafe extern "C" fn memory_init(
@@ -369,18 +334,7 @@ pub(crate) unsafe extern "C" fn memory_init(
     // SAFETY: a libcall.
     unsafe {
         with_store(Status::Panic.encode(), |store| {
-            let entity = store.instance(instance);
-            let module = entity.module.clone();
-            let bytes = if entity.dropped_data[segment as usize] {
-                &[][..]
-            } else {
-                module.info.data_bytes(&module.info.data[segment as usize])
-            };
-            let id = entity.memories[memory as usize];
-            status_of(
-                kestrel_vm::memory::checked_range(source, len, bytes.len())
-                    .and_then(|range| store.memory_mut(id).write(destination, &bytes[range])),
-            )
+            status_of(store.memory_init(instance, memory, segment, destination, source, len))
         })
     }
 }
@@ -389,11 +343,7 @@ pub(crate) unsafe extern "C" fn data_drop(vmctx: *mut VMContext, segment: u32) {
     // SAFETY: called by compiled code with its own context.
     let instance = unsafe { instance_of(vmctx) };
     // SAFETY: a libcall.
-    unsafe {
-        with_store((), |store| {
-            store.instances[instance.index()].dropped_data[segment as usize] = true;
-        })
-    }
+    unsafe { with_store((), |store| store.data_drop(instance, segment)) }
 }
 
 pub(crate) unsafe extern "C" fn table_grow(
@@ -425,8 +375,7 @@ pub(crate) unsafe extern "C" fn table_fill(
     // SAFETY: a libcall.
     unsafe {
         with_store(Status::Panic.encode(), |store| {
-            let id = store.instance(instance).tables[table as usize];
-            status_of(store.table_mut(id).fill(start, value, len))
+            status_of(store.table_fill(instance, table, start, value, len))
         })
     }
 }
@@ -444,21 +393,14 @@ pub(crate) unsafe extern "C" fn table_copy(
     // SAFETY: a libcall.
     unsafe {
         with_store(Status::Panic.encode(), |store| {
-            let entity = store.instance(instance);
-            let destination_id = entity.tables[destination_table as usize];
-            let source_id = entity.tables[source_table as usize];
-            status_of(if destination_id == source_id {
-                store
-                    .table_mut(destination_id)
-                    .copy_within(destination, source, len)
-            } else {
-                kestrel_vm::table::bounds(source, len, store.table(source_id).size()).and_then(
-                    |range| {
-                        let values = store.table(source_id).elements()[range].to_vec();
-                        store.table_mut(destination_id).write(destination, &values)
-                    },
-                )
-            })
+            status_of(store.table_copy(
+                instance,
+                destination_table,
+                source_table,
+                destination,
+                source,
+                len,
+            ))
         })
     }
 }
@@ -476,22 +418,7 @@ pub(crate) unsafe extern "C" fn table_init(
     // SAFETY: a libcall.
     unsafe {
         with_store(Status::Panic.encode(), |store| {
-            let entity = store.instance(instance);
-            let module = entity.module.clone();
-            let id = entity.tables[table as usize];
-            let values = if entity.dropped_elements[segment as usize] {
-                Vec::new()
-            } else {
-                kestrel_vm::instance::element_values(
-                    store,
-                    instance,
-                    &module.info.elements[segment as usize].items,
-                )
-            };
-            status_of(
-                kestrel_vm::table::bounds(source, len, values.len() as u64)
-                    .and_then(|range| store.table_mut(id).write(destination, &values[range])),
-            )
+            status_of(store.table_init(instance, table, segment, destination, source, len))
         })
     }
 }
@@ -500,11 +427,7 @@ pub(crate) unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, segment: u32) {
     // SAFETY: called by compiled code with its own context.
     let instance = unsafe { instance_of(vmctx) };
     // SAFETY: a libcall.
-    unsafe {
-        with_store((), |store| {
-            store.instances[instance.index()].dropped_elements[segment as usize] = true;
-        })
-    }
+    unsafe { with_store((), |store| store.elem_drop(instance, segment)) }
 }
 
 pub(crate) unsafe extern "C" fn call_func(

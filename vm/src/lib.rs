@@ -8,6 +8,7 @@
 //! code through [`store::TierSlots`] and their per-store state through
 //! [`store::StoreOpaque::interpreter_stack`].
 
+pub mod bulk;
 pub mod instance;
 pub mod memory;
 pub mod numeric;
