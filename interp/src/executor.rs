@@ -38,8 +38,8 @@ use kestrel_vm::numeric;
 use kestrel_vm::offsets::VMMemoryDefinition;
 use kestrel_vm::value::{decode_func_ref, encode_func_ref};
 use kestrel_vm::{
-    FrameInfo, FuncEntity, FuncId, GlobalCell, HostContext, InstanceId, RuntimeModule, StoreOpaque,
-    Tiering, Trap, TrapCode,
+    FrameInfo, FuncEntity, FuncId, GlobalCell, InstanceId, RuntimeModule, StoreOpaque, Tiering,
+    Trap, TrapCode,
 };
 use std::any::Any;
 use std::sync::OnceLock;
@@ -128,15 +128,7 @@ pub fn call(
     let (instance, index) = match store.func(func) {
         FuncEntity::Host(host) => {
             let host = host.clone();
-            return (host.callback)(
-                HostContext {
-                    store,
-                    data,
-                    caller: None,
-                },
-                values,
-            )
-            .map_err(Trap::host);
+            return host.call(store, data, None, values);
         }
         FuncEntity::Wasm {
             instance, index, ..
@@ -989,16 +981,14 @@ fn call_function(
             let saved_depth = store.call_depth;
             store.call_depth += stacks.frames.len() as u32 + 1;
             let caller = Some(frame.instance);
-            let result = (host.callback)(
-                HostContext {
-                    store,
-                    data,
-                    caller,
-                },
+            let result = host.call(
+                store,
+                data,
+                caller,
                 &mut stacks.slots[args_start..args_start + count],
             );
             store.call_depth = saved_depth;
-            result.map(|()| None).map_err(Trap::host)
+            result.map(|()| None)
         }
         FuncEntity::Wasm {
             instance, index, ..

@@ -26,9 +26,7 @@
 use crate::abi::Status;
 use crate::compiler::CompiledModule;
 use kestrel_vm::offsets::VMContext;
-use kestrel_vm::{
-    FrameInfo, FuncEntity, FuncId, HostContext, InstanceId, StoreOpaque, Trap, TrapCode,
-};
+use kestrel_vm::{FrameInfo, FuncEntity, FuncId, InstanceId, StoreOpaque, Trap, TrapCode};
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -90,15 +88,7 @@ pub fn call(
     let (instance, index) = match store.func(func) {
         FuncEntity::Host(host) => {
             let host = host.clone();
-            return (host.callback)(
-                HostContext {
-                    store,
-                    data,
-                    caller: None,
-                },
-                values,
-            )
-            .map_err(Trap::host);
+            return host.call(store, data, None, values);
         }
         FuncEntity::Wasm {
             instance, index, ..
@@ -452,15 +442,7 @@ pub(crate) unsafe extern "C" fn call_func(
         match store.func(func) {
             FuncEntity::Host(host) => {
                 let host = host.clone();
-                (host.callback)(
-                    HostContext {
-                        store,
-                        data,
-                        caller: Some(instance),
-                    },
-                    values,
-                )
-                .map_err(Trap::host)
+                host.call(store, data, Some(instance), values)
             }
             FuncEntity::Wasm { .. } => hook(store, data, func, values),
         }

@@ -87,6 +87,28 @@ pub struct HostFunc {
     pub callback: Box<HostCallback>,
 }
 
+impl HostFunc {
+    /// Runs the function on `values` (parameters in, results out); its error becomes the
+    /// trap that unwinds the Wasm call. The one way every tier calls a host function.
+    pub fn call(
+        &self,
+        store: &mut StoreOpaque,
+        data: &mut dyn Any,
+        caller: Option<InstanceId>,
+        values: &mut [u64],
+    ) -> Result<(), crate::trap::Trap> {
+        (self.callback)(
+            HostContext {
+                store,
+                data,
+                caller,
+            },
+            values,
+        )
+        .map_err(crate::trap::Trap::host)
+    }
+}
+
 impl std::fmt::Debug for HostFunc {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
