@@ -32,8 +32,8 @@
 //!   the store's `LinearMemory` (a stable address); base and length are reloaded after
 //!   everything that can grow or move memory (calls, `memory.grow`).
 
-use crate::ir::{Op, Slot};
-use crate::translate::{CompiledFunc, TranslationError, translate};
+use crate::ir::{Op, Slot, Target};
+use crate::translate::{CompiledFunc, LoopHeader, TranslationError, translate};
 use kestrel_vm::numeric;
 use kestrel_vm::offsets::VMMemoryDefinition;
 use kestrel_vm::value::{decode_func_ref, encode_func_ref};
@@ -226,13 +226,20 @@ fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: Frame) -> Result<(
 }
 
 fn backtrace(current: Frame, frames: &[Frame]) -> Vec<FrameInfo> {
-    std::iter::once(&current)
-        .chain(frames.iter().rev())
-        .map(|frame| FrameInfo {
-            instance: frame.instance,
-            func_index: frame.func_index,
-        })
-        .collect()
+    let mut backtrace = vec![FrameInfo {
+        instance: current.instance,
+        func_index: current.func_index,
+    }];
+    backtrace.extend(backtrace_of_callers(frames));
+    backtrace
+}
+
+/// The frames below the current one, innermost first.
+fn backtrace_of_callers(frames: &[Frame]) -> impl Iterator<Item = FrameInfo> + '_ {
+    frames.iter().rev().map(|frame| FrameInfo {
+        instance: frame.instance,
+        func_index: frame.func_index,
+    })
 }
 
 trait FromSlot {
@@ -303,22 +310,85 @@ fn tiering_entry(
     false
 }
 
-/// Tiering: counts a backward branch taken in the current function.
+/// Tiering: counts a backward branch to `target` taken in the current function, reports the
+/// function (and, with on-stack replacement, the loop) hot at the threshold, and says
+/// whether the loop at `target` has an on-stack-replacement entry to continue in.
 #[inline]
-fn back_edge(store: &mut StoreOpaque, tiering: &Option<Tiering>, frame: Frame) {
-    let Some(tiering) = tiering else {
-        return;
-    };
-    // SAFETY: the frame's module and code are live (module invariants).
-    let (module, module_code) = unsafe { (&*frame.module, &*frame.module_code) };
+fn back_edge<'a>(
+    store: &mut StoreOpaque,
+    tiering: &Option<Tiering>,
+    frame: Frame,
+    target: usize,
+) -> Option<&'a LoopHeader> {
+    let tiering = tiering.as_ref()?;
+    // SAFETY: the frame's module and code are live (module invariants); the store, which
+    // keeps them alive, outlives the returned reference's use in the dispatch loop.
+    let (module, module_code, func) =
+        unsafe { (&*frame.module, &*frame.module_code, &*frame.func) };
     let defined = (frame.func_index - module.info.num_imported_functions) as usize;
-    if count(
-        &module_code.back_edges[defined],
-        tiering.back_edge_threshold,
-    ) {
-        // No on-stack replacement: this frame stays interpreted, later calls switch.
-        tiering.hooks.hot(store, frame.instance, frame.func_index);
+    let counter = &module_code.back_edges[defined];
+    let count = counter.load(Ordering::Relaxed).wrapping_add(1);
+    counter.store(count, Ordering::Relaxed);
+    if count < tiering.back_edge_threshold || !tiering.on_stack_replacement {
+        if count == tiering.back_edge_threshold {
+            // This frame stays interpreted; later calls switch.
+            tiering.hooks.hot(store, frame.instance, frame.func_index);
+        }
+        return None;
     }
+    if count == tiering.back_edge_threshold {
+        tiering.hooks.hot(store, frame.instance, frame.func_index);
+        if let Some(header) = func.loop_at(target as Target) {
+            tiering
+                .hooks
+                .loop_hot(store, frame.instance, frame.func_index, header.ordinal);
+        }
+    }
+    let ready = module.tiers.osr_loop(defined)?;
+    func.loop_at(target as Target)
+        .filter(|header| header.ordinal == ready)
+}
+
+/// Tiering: continues the current call in compiled code from the header of `header`'s loop
+/// (on-stack replacement), with the frame's locals and operand stack as its state. On
+/// success the function's results are in `stacks.slots[frame.base..]`, where a return
+/// leaves them.
+fn enter_loop(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    stacks: &mut Stacks,
+    frame: Frame,
+    tiering: &Option<Tiering>,
+    header: &LoopHeader,
+) -> Result<(), Trap> {
+    let Some(tiering) = tiering else {
+        unreachable!("on-stack replacement only happens with tiering")
+    };
+    // SAFETY: the frame's code is live (module invariants).
+    let func = unsafe { &*frame.func };
+    let registers = &stacks.slots[frame.base..frame.base + func.frame_size as usize];
+    let mut state: Vec<u64> = registers[..func.num_locals as usize].to_vec();
+    state.extend(header.stack.iter().map(|slot| registers[slot.0 as usize]));
+    let results = func.num_results as usize;
+    if state.len() < results {
+        state.resize(results, 0);
+    }
+    // Compiled frames below count against the interpreter's depth, as for a native call;
+    // the compiled frame replaces this one.
+    let saved_depth = store.call_depth;
+    store.call_depth += stacks.frames.len() as u32;
+    let result = tiering.hooks.enter_loop(
+        store,
+        data,
+        frame.instance,
+        frame.func_index,
+        header.ordinal,
+        &mut state,
+    );
+    store.call_depth = saved_depth;
+    result?;
+    stacks.slots[frame.base..frame.base + results].copy_from_slice(&state[..results]);
+    Ok(())
 }
 
 /// Tiering: whether a call to `callee` (reached through an import or a table) should run
@@ -485,13 +555,42 @@ fn run<const TIERING: bool>(
             load_frame_state!();
         }};
     }
-    // Takes a branch; with tiering, a backward one counts towards a tier-up.
+    // Leaves the current frame with its results in its slots from 0 on.
+    macro_rules! return_from_frame {
+        () => {{
+            match stacks.frames.pop() {
+                Some(caller) => {
+                    frame = caller;
+                    load_frame_state!();
+                }
+                None => {
+                    // SAFETY: `frame.func` is live.
+                    let results = unsafe { (*frame.func).num_results } as usize;
+                    values[..results].copy_from_slice(&stacks.slots[..results]);
+                    return Ok(());
+                }
+            }
+        }};
+    }
+    // Takes a branch; with tiering, a backward one counts towards a tier-up, and may
+    // continue the call in compiled code from the loop's header (on-stack replacement).
     macro_rules! jump {
         ($target:expr) => {{
             if TIERING {
                 let target = $target as usize;
                 if target < frame.pc {
-                    back_edge(store, &tiering, frame);
+                    if let Some(header) = back_edge(store, &tiering, frame, target) {
+                        frame.pc = target;
+                        if let Err(mut error) =
+                            enter_loop(store, data, stacks, frame, &tiering, header)
+                        {
+                            // The compiled frames include this function's own.
+                            error.backtrace.extend(backtrace_of_callers(&stacks.frames));
+                            return Err(error);
+                        }
+                        return_from_frame!();
+                        continue;
+                    }
                 }
                 frame.pc = target;
             } else {
@@ -683,18 +782,7 @@ fn run<const TIERING: bool>(
                             }
                             _ => {}
                         }
-                        match stacks.frames.pop() {
-                            Some(caller) => {
-                                frame = caller;
-                                load_frame_state!();
-                            }
-                            None => {
-                                // SAFETY: `frame.func` is live.
-                                let results = unsafe { (*frame.func).num_results } as usize;
-                                values[..results].copy_from_slice(&stacks.slots[..results]);
-                                return Ok(());
-                            }
-                        }
+                        return_from_frame!();
                     }
                     Op::Call { function, args } => {
                         // SAFETY: `frame.module` is live (module invariants).

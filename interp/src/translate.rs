@@ -35,6 +35,36 @@ pub struct CompiledFunc {
     pub constants: Box<[u64]>,
     /// Every slot the frame uses.
     pub frame_size: u32,
+    /// The loops a running call may leave the interpreter at (on-stack replacement),
+    /// ordered by header.
+    pub loops: Box<[LoopHeader]>,
+}
+
+/// Where the frame's state is at a loop header, for on-stack replacement.
+///
+/// At a loop header every local is in its own slot and every operand is in its home or a
+/// constant's slot (blocks preserve entries naming locals when they open), so the state is
+/// fully described by the locals and `stack`.
+#[derive(Debug)]
+pub struct LoopHeader {
+    /// The code position of the header: where branches to the loop go.
+    pub pc: Target,
+    /// The loop's position among the function's `loop` instructions in body order,
+    /// counted from 0, dead code included: the name the JIT knows the loop by.
+    pub ordinal: u32,
+    /// The slot of each operand-stack value at the header, bottom to top (the enclosing
+    /// blocks' values, then the loop's parameters).
+    pub stack: Box<[Slot]>,
+}
+
+impl CompiledFunc {
+    /// The loop whose header is at `pc`, if any.
+    pub fn loop_at(&self, pc: Target) -> Option<&LoopHeader> {
+        self.loops
+            .binary_search_by_key(&pc, |header| header.pc)
+            .ok()
+            .map(|position| &self.loops[position])
+    }
 }
 
 /// Why a function could not be translated.
@@ -98,6 +128,9 @@ struct Translator<'a> {
     reachable: bool,
     /// Depth of blocks opened in unreachable code, which are skipped whole.
     dead_depth: u32,
+    /// `loop` instructions read so far, reachable or not.
+    loops_seen: u32,
+    loops: Vec<LoopHeader>,
 }
 
 /// Translates defined function `index` of `info`.
@@ -140,6 +173,8 @@ pub fn translate(info: &ModuleInfo, index: u32) -> Result<CompiledFunc, Translat
         last_result: None,
         reachable: true,
         dead_depth: 0,
+        loops_seen: 0,
+        loops: Vec::new(),
     };
     let mut operators = body.get_operators_reader().map_err(error)?;
     while !operators.eof() {
@@ -174,12 +209,16 @@ fn block_arity(info: &ModuleInfo, block_type: BlockType) -> (u32, u32) {
 impl Translator<'_> {
     fn finish(mut self, num_params: u32, num_results: u32) -> CompiledFunc {
         let temporaries_base = self.num_locals + self.constants.len() as u32;
+        let relocate = |slot: &mut Slot| {
+            if slot.0 >= TEMPORARY_MARK {
+                slot.0 = slot.0 - TEMPORARY_MARK + temporaries_base;
+            }
+        };
         for op in &mut self.code {
-            op.visit_slots(&mut |slot| {
-                if slot.0 >= TEMPORARY_MARK {
-                    slot.0 = slot.0 - TEMPORARY_MARK + temporaries_base;
-                }
-            });
+            op.visit_slots(&mut |slot| relocate(slot));
+        }
+        for header in &mut self.loops {
+            header.stack.iter_mut().for_each(relocate);
         }
         CompiledFunc {
             code: self.code.into(),
@@ -188,6 +227,7 @@ impl Translator<'_> {
             num_results,
             frame_size: temporaries_base + self.max_height,
             constants: self.constants.into(),
+            loops: self.loops.into(),
         }
     }
 
@@ -358,6 +398,24 @@ impl Translator<'_> {
             loop_start: self.pc(),
             pending: Vec::new(),
             else_jump: None,
+        });
+    }
+
+    /// Records the loop just opened for on-stack replacement. Loops whose headers share a
+    /// position (nested with nothing in between) are entered through the outermost: the
+    /// same state flows into the inner ones.
+    fn record_loop_header(&mut self) {
+        let pc = self.pc();
+        if self.loops.last().is_some_and(|header| header.pc == pc) {
+            return;
+        }
+        let stack = (0..self.stack.len())
+            .map(|position| self.slot_of(self.stack[position], position as u32))
+            .collect();
+        self.loops.push(LoopHeader {
+            pc,
+            ordinal: self.loops_seen - 1,
+            stack,
         });
     }
 
@@ -700,6 +758,9 @@ impl Translator<'_> {
     }
 
     fn operator(&mut self, operator: Operator<'_>) -> Result<(), TranslationError> {
+        if let Operator::Loop { .. } = operator {
+            self.loops_seen += 1;
+        }
         if self.skip_dead(&operator) {
             return Ok(());
         }
@@ -737,7 +798,10 @@ impl Translator<'_> {
             }
             O::Nop => {}
             O::Block { blockty } => self.open(ControlKind::Block, blockty),
-            O::Loop { blockty } => self.open(ControlKind::Loop, blockty),
+            O::Loop { blockty } => {
+                self.open(ControlKind::Loop, blockty);
+                self.record_loop_header();
+            }
             O::If { blockty } => {
                 let condition = self.take_condition();
                 self.open(ControlKind::If, blockty);

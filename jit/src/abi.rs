@@ -112,6 +112,22 @@ pub(crate) fn wasm_signature(
     Ok(signature)
 }
 
+/// An on-stack-replacement entry (see `translate::translate`): continues a call of a
+/// function from a loop header with the state in `state` (raw slots: the locals, then the
+/// operand stack); the results are left in `state`. Returns a status.
+pub(crate) type OsrEntry = unsafe extern "C" fn(vmctx: *mut VMContext, state: *mut u64) -> u32;
+
+/// The signature of [`OsrEntry`].
+pub(crate) fn osr_signature(call_conv: CallConv, pointer_type: Type) -> Signature {
+    let mut signature = Signature::new(call_conv);
+    signature
+        .params
+        .push(AbiParam::special(pointer_type, ArgumentPurpose::VMContext));
+    signature.params.push(AbiParam::new(pointer_type));
+    signature.returns.push(AbiParam::new(types::I32));
+    signature
+}
+
 /// The signature of [`Trampoline`].
 pub(crate) fn trampoline_signature(call_conv: CallConv, pointer_type: Type) -> Signature {
     let mut signature = Signature::new(call_conv);

@@ -16,7 +16,7 @@
 //! the module: it gets a stub that reports the error as a trap when called, as the
 //! interpreter does when it cannot translate a function.
 
-use crate::abi::{self, Libcall, Trampoline};
+use crate::abi::{self, Libcall, OsrEntry, Trampoline};
 use crate::code_memory::CodeMemory;
 use crate::translate::{self, ModuleEnv};
 use cranelift_codegen::binemit::Reloc;
@@ -160,6 +160,67 @@ impl CompiledModule {
 /// defined function's own code, made when it got hot, or why it could not be.
 struct TieredCode {
     functions: Box<[OnceLock<Result<CompiledModule, String>>]>,
+    /// Each defined function's on-stack-replacement entry (one per function), with the
+    /// ordinal of the loop it enters.
+    osr_entries: Box<[OnceLock<Result<(u32, CompiledModule), String>>]>,
+}
+
+impl TieredCode {
+    fn of(module: &RuntimeModule) -> Result<&TieredCode, String> {
+        let slot = module.tiers.compiler.get_or_init(|| {
+            let count = module.info.function_bodies.len();
+            Box::new(TieredCode {
+                functions: (0..count).map(|_| OnceLock::new()).collect(),
+                osr_entries: (0..count).map(|_| OnceLock::new()).collect(),
+            })
+        });
+        slot.downcast_ref::<TieredCode>()
+            .ok_or_else(|| "the module was compiled whole, not function by function".into())
+    }
+}
+
+/// Compiles the on-stack-replacement entry of defined function `index` for loop
+/// `loop_ordinal` (see `translate::translate`), unless the function has one already.
+pub(crate) fn compile_osr_entry(
+    module: &RuntimeModule,
+    index: FuncIndex,
+    loop_ordinal: u32,
+) -> Result<(), String> {
+    let defined = index
+        .checked_sub(module.info.num_imported_functions)
+        .ok_or("an imported function has no loops")? as usize;
+    let entry = TieredCode::of(module)?.osr_entries[defined].get_or_init(|| {
+        compile_uncached(module, Some(index), Some(loop_ordinal))
+            .map(|compiled| (loop_ordinal, compiled))
+    });
+    match entry {
+        Ok((ordinal, _)) if *ordinal == loop_ordinal => Ok(()),
+        Ok((ordinal, _)) => Err(format!(
+            "function {index} has an entry for loop {ordinal} already"
+        )),
+        Err(error) => Err(error.clone()),
+    }
+}
+
+/// The on-stack-replacement entry of defined function `index` for loop `loop_ordinal`, if
+/// it was compiled.
+pub(crate) fn osr_entry(
+    module: &RuntimeModule,
+    index: FuncIndex,
+    loop_ordinal: u32,
+) -> Option<OsrEntry> {
+    let defined = index.checked_sub(module.info.num_imported_functions)? as usize;
+    let tiered = module.tiers.compiler.get()?.downcast_ref::<TieredCode>()?;
+    match tiered.osr_entries.get(defined)?.get()? {
+        Ok((ordinal, compiled)) if *ordinal == loop_ordinal => {
+            let address = compiled.function_address(&module.info, index);
+            // SAFETY: the code at `address` was compiled with `abi::osr_signature`, the
+            // signature of `OsrEntry`, and is published (executable) in `compiled`, which
+            // the module keeps alive.
+            Some(unsafe { std::mem::transmute::<*const u8, OsrEntry>(address) })
+        }
+        _ => None,
+    }
 }
 
 /// Compiles defined function `index` of `module` alone, into its own code allocation, unless
@@ -170,21 +231,11 @@ pub(crate) fn compile_function(module: &RuntimeModule, index: FuncIndex) -> Resu
     let defined = index
         .checked_sub(module.info.num_imported_functions)
         .ok_or("an imported function cannot be compiled")? as usize;
-    let slot = module.tiers.compiler.get_or_init(|| {
-        Box::new(TieredCode {
-            functions: (0..module.info.function_bodies.len())
-                .map(|_| OnceLock::new())
-                .collect(),
-        })
-    });
-    if slot.downcast_ref::<CompiledModule>().is_some() {
+    if CompiledModule::of(module).is_some() {
         return Ok(());
     }
-    let tiered = slot
-        .downcast_ref::<TieredCode>()
-        .ok_or("the compiler slot holds another tier's code")?;
-    tiered.functions[defined]
-        .get_or_init(|| compile_uncached(module, Some(index)))
+    TieredCode::of(module)?.functions[defined]
+        .get_or_init(|| compile_uncached(module, Some(index), None))
         .as_ref()
         .map(drop)
         .map_err(Clone::clone)
@@ -223,17 +274,19 @@ pub(crate) fn compile_module(module: &RuntimeModule) -> Result<&CompiledModule, 
     if let Some(compiled) = CompiledModule::of(module) {
         return Ok(compiled);
     }
-    let compiled = compile_uncached(module, None)?;
+    let compiled = compile_uncached(module, None, None)?;
     // Another thread may have won the race; either result is equivalent.
     let _ = module.tiers.compiler.set(Box::new(compiled));
     CompiledModule::of(module).ok_or_else(|| "the compiler slot holds another tier's code".into())
 }
 
 /// Compiles the whole module, or only defined function `only` (then failing if it cannot be
-/// translated, rather than making a stub).
+/// translated, rather than making a stub), or only its on-stack-replacement entry for loop
+/// `osr_loop` (no trampolines: it is entered directly).
 fn compile_uncached(
     module: &RuntimeModule,
     only: Option<FuncIndex>,
+    osr_loop: Option<u32>,
 ) -> Result<CompiledModule, String> {
     if !crate::is_supported() {
         return Err("the JIT supports x86-64 Linux only for now".into());
@@ -247,6 +300,7 @@ fn compile_uncached(
         call_conv: isa.default_call_conv(),
         frontend_config: isa.frontend_config(),
         direct_calls: only.is_none(),
+        osr_loop,
     };
     let (first, count) = match only {
         None => (0, info.function_bodies.len()),
@@ -278,6 +332,9 @@ fn compile_uncached(
         .iter()
         .copied()
         .filter(|index| {
+            if osr_loop.is_some() {
+                return false;
+            }
             let ty = &info.types[*index as usize];
             !ty.params()
                 .iter()

@@ -93,7 +93,7 @@ mod signals {
     pub(crate) fn unregister(_: usize) {}
 }
 
-pub use runtime::{CallHook, HOST_STACK_RESERVE, call};
+pub use runtime::{CallHook, HOST_STACK_RESERVE, call, call_osr_entry};
 
 use kestrel_vm::{InstanceId, RuntimeModule, StoreOpaque};
 
@@ -114,6 +114,19 @@ pub fn compile_function(
     index: kestrel_parser::FuncIndex,
 ) -> Result<(), String> {
     compiler::compile_function(module, index)
+}
+
+/// Compiles the on-stack-replacement entry of defined function `index` of `module` for
+/// its loop `loop_ordinal` (the loop's position among the body's `loop` instructions, in
+/// order, from 0), unless the function has one: an entry [`call_osr_entry`] continues a
+/// running call in, from the loop's header. One per function; like [`compile_function`],
+/// for modules compiled function by function.
+pub fn compile_osr_entry(
+    module: &RuntimeModule,
+    index: kestrel_parser::FuncIndex,
+    loop_ordinal: u32,
+) -> Result<(), String> {
+    compiler::compile_osr_entry(module, index, loop_ordinal)
 }
 
 /// Compiles every function of `module` now, unless it is compiled already.

@@ -110,7 +110,52 @@ pub fn call(
         values.len() >= ty.params().len().max(ty.results().len()),
         "the values buffer is too short for the function's type"
     );
+    let values = values.as_mut_ptr();
+    // SAFETY: `trampoline` and `code` belong to the module of `instance` (kept alive by the
+    // store) and have the signature of function `index`; `vmctx` is that instance's
+    // context; `values` is long enough (checked above).
+    enter(store, data, hook, || unsafe {
+        trampoline(code, vmctx, values)
+    })
+}
 
+/// Continues a call of defined function `index` of `instance` in its on-stack-replacement
+/// entry for loop `loop_ordinal` (compiled by [`crate::compile_osr_entry`]), with the
+/// frame's state in `state` (the locals, then the operand stack at the loop header); the
+/// function's results are left in `state`, which must be at least as long as the state and
+/// the results.
+pub fn call_osr_entry(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    instance: InstanceId,
+    index: kestrel_parser::FuncIndex,
+    loop_ordinal: u32,
+    state: &mut [u64],
+    hook: CallHook,
+) -> Result<(), Trap> {
+    let instance_entity = store.instance(instance);
+    let module = &*instance_entity.module;
+    let Some(entry) = crate::compiler::osr_entry(module, index, loop_ordinal) else {
+        return Err(Trap::host(
+            format!("function {index} has no compiled entry for loop {loop_ordinal}").into(),
+        ));
+    };
+    let vmctx = instance_entity.context.vmctx_ptr();
+    let state = state.as_mut_ptr();
+    // SAFETY: `entry` belongs to the module of `instance` (kept alive by the store) and
+    // continues function `index` at the loop the caller's state describes; `vmctx` is that
+    // instance's context; the caller sized `state` for the state and the results.
+    enter(store, data, hook, || unsafe { entry(vmctx, state) })
+}
+
+/// Enters compiled code through `invoke` (which returns a status) with the activation,
+/// stack limit and re-entrancy count set up, and turns the status into a result.
+fn enter(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    hook: CallHook,
+    invoke: impl FnOnce() -> u32,
+) -> Result<(), Trap> {
     if store.reentrancy >= store.stack_limits.max_reentrancy {
         return Err(Trap::code(TrapCode::StackOverflow));
     }
@@ -132,11 +177,9 @@ pub fn call(
     // SAFETY: `vm_store` is the store's boxed `VMStoreContext` (stable, live for the call).
     let saved_limit = unsafe { std::mem::replace(&mut (*vm_store).stack_limit, stack_limit) };
     CURRENT.set((&raw mut activation).cast());
-    // SAFETY: `trampoline` and `code` belong to the module of `instance` (kept alive by the
-    // store) and have the signature of function `index`; `vmctx` is that instance's
-    // context; `values` is long enough (checked above); the store is reached only through
-    // the activation until the call returns (module docs).
-    let status = unsafe { trampoline(code, vmctx, values.as_mut_ptr()) };
+    // The store is reached only through the activation until the call returns (module
+    // docs).
+    let status = invoke();
     CURRENT.set(activation.previous);
     // SAFETY: compiled code has returned, so the raw pointers are ours again.
     unsafe {

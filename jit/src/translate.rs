@@ -65,9 +65,23 @@ pub(crate) struct ModuleEnv<'a> {
     /// together); when false (one function compiled alone, for a tier-up) they go through
     /// the store's `VMFuncRef`, as calls to imports do.
     pub direct_calls: bool,
+    /// Translate an on-stack-replacement entry for the loop with this ordinal instead of
+    /// the function's normal entry (see [`translate`]).
+    pub osr_loop: Option<u32>,
 }
 
 /// Translates defined function `index` into `func`.
+///
+/// With `env.osr_loop`, the result is the function's *on-stack-replacement entry* for that
+/// loop (its position among the body's `loop` instructions, counted from 0 in body order,
+/// dead code included — as the interpreter counts them): a function
+/// `(vmctx, state) -> status` ([`abi::OsrEntry`]) that loads every local from the raw
+/// slots at `state`, then the operand stack at the loop header (bottom to top), jumps to
+/// the loop's header, and when the function returns stores its results in `state`'s
+/// first slots. The body is translated as usual, so the code before the loop becomes
+/// unreachable and is dropped by Cranelift; the loop header takes the whole operand stack
+/// as block parameters (the enclosing blocks' values too, which otherwise would be SSA
+/// values defined before the loop), and branches back to it pass them unchanged.
 pub(crate) fn translate(
     env: &ModuleEnv<'_>,
     index: FuncIndex,
@@ -76,7 +90,10 @@ pub(crate) fn translate(
 ) -> Result<(), String> {
     let info = env.info;
     let ty = info.function_type(index);
-    func.signature = abi::wasm_signature(ty, env.call_conv, env.pointer_type)?;
+    func.signature = match env.osr_loop {
+        None => abi::wasm_signature(ty, env.call_conv, env.pointer_type)?,
+        Some(_) => abi::osr_signature(env.call_conv, env.pointer_type),
+    };
     func.name = UserFuncName::user(NAMESPACE_FUNCTION, index);
     let body = info.function_body(index);
     let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
@@ -124,26 +141,65 @@ pub(crate) fn translate(
     let global_region = region(&mut builder, 3, "globals");
 
     let mut locals = Vec::new();
-    let params: Vec<Value> = builder.block_params(entry)[1..].to_vec();
-    for (param, value) in ty.params().iter().zip(params) {
-        let var = builder.declare_var(abi::value_type(*param)?);
-        builder.def_var(var, value);
-        locals.push(var);
+    let mut local_types = Vec::new();
+    for param in ty.params() {
+        local_types.push(abi::value_type(*param)?);
     }
     let mut locals_reader = body.get_locals_reader().map_err(error)?;
     for _ in 0..locals_reader.get_count() {
         let (count, ty) = locals_reader.read().map_err(error)?;
         let ty = wasm_value_type(ty)?;
-        if locals.len() as u64 + u64::from(count) > 50_000 {
+        if local_types.len() as u64 + u64::from(count) > 50_000 {
             return Err("more than 50000 locals".into());
         }
-        for _ in 0..count {
-            let var = builder.declare_var(ty);
-            let zero = zero(&mut builder, ty);
-            builder.def_var(var, zero);
-            locals.push(var);
-        }
+        local_types.extend(std::iter::repeat_n(ty, count as usize));
     }
+    let osr = match env.osr_loop {
+        None => {
+            let params: Vec<Value> = builder.block_params(entry)[1..].to_vec();
+            for (position, ty) in local_types.iter().enumerate() {
+                let var = builder.declare_var(*ty);
+                let value = match params.get(position) {
+                    Some(param) => *param,
+                    None => zero(&mut builder, *ty),
+                };
+                builder.def_var(var, value);
+                locals.push(var);
+            }
+            None
+        }
+        Some(ordinal) => {
+            // The entry loads the locals, then goes to the dispatch block, which
+            // `open_loop` fills with the operand stack's loads and the jump to the
+            // header. The normal start follows in a block nothing reaches.
+            let state = builder.block_params(entry)[1];
+            let flags = MemFlagsData::trusted();
+            for (position, ty) in local_types.iter().enumerate() {
+                let var = builder.declare_var(*ty);
+                let value = builder
+                    .ins()
+                    .load(*ty, flags, state, slot_offset(position)?);
+                builder.def_var(var, value);
+                locals.push(var);
+            }
+            let dispatch = builder.create_block();
+            builder.ins().jump(dispatch, &[]);
+            builder.seal_block(dispatch);
+            let normal_start = builder.create_block();
+            builder.switch_to_block(normal_start);
+            builder.seal_block(normal_start);
+            for (var, ty) in locals.iter().zip(&local_types) {
+                let zero = zero(&mut builder, *ty);
+                builder.def_var(*var, zero);
+            }
+            Some(OsrTarget {
+                ordinal,
+                state,
+                dispatch,
+                entered: false,
+            })
+        }
+    };
 
     let results: Vec<Type> = ty
         .results()
@@ -160,6 +216,8 @@ pub(crate) fn translate(
         func_index: index,
         vmctx,
         locals,
+        osr,
+        loops_seen: 0,
         stack: Vec::new(),
         control: vec![Control {
             kind: ControlKind::Function,
@@ -171,6 +229,7 @@ pub(crate) fn translate(
             num_results: results.len(),
             next_reachable: false,
             bounds_mark: 0,
+            header_prefix: Vec::new(),
         }],
         reachable: true,
         dead_depth: 0,
@@ -197,8 +256,36 @@ pub(crate) fn translate(
         let operator = operators.read().map_err(error)?;
         translator.operator(operator)?;
     }
+    if translator.osr.as_ref().is_some_and(|osr| !osr.entered) {
+        return Err(format!(
+            "function {index} has no reachable loop {}",
+            env.osr_loop.unwrap_or_default()
+        ));
+    }
+    let results = if translator.osr.is_some() {
+        Vec::new()
+    } else {
+        results
+    };
     translator.finish(&results);
     Ok(())
+}
+
+/// The byte offset of raw slot `position` in an on-stack-replacement state buffer.
+fn slot_offset(position: usize) -> Result<i32, String> {
+    i32::try_from(position * 8).map_err(|_| "too many values for an on-stack replacement".into())
+}
+
+/// An on-stack-replacement entry under translation.
+struct OsrTarget {
+    /// The loop's ordinal.
+    ordinal: u32,
+    /// The state buffer (the entry's second parameter).
+    state: Value,
+    /// Reached from the entry block once the locals are loaded; filled when the loop opens.
+    dispatch: ir::Block,
+    /// The loop was reached and the dispatch block filled.
+    entered: bool,
 }
 
 fn error(error: wasmparser::BinaryReaderError) -> String {
@@ -283,6 +370,9 @@ struct Control {
     /// Length of `Translator::bounds_log` when the block opened: the bounds known there hold
     /// everywhere in the block and after it.
     bounds_mark: usize,
+    /// For the loop of an on-stack-replacement entry: the header's first parameters, the
+    /// values of the enclosing blocks, which every branch to the header passes on.
+    header_prefix: Vec<Value>,
 }
 
 struct Translator<'a, 'b> {
@@ -291,6 +381,10 @@ struct Translator<'a, 'b> {
     func_index: FuncIndex,
     vmctx: Value,
     locals: Vec<Variable>,
+    /// Set when translating an on-stack-replacement entry.
+    osr: Option<OsrTarget>,
+    /// `loop` instructions read so far, reachable or not.
+    loops_seen: u32,
     stack: Vec<Value>,
     control: Vec<Control>,
     reachable: bool,
@@ -622,11 +716,20 @@ impl Translator<'_, '_> {
             num_results: results.len(),
             next_reachable: false,
             bounds_mark: self.bounds_log.len(),
+            header_prefix: Vec::new(),
         });
         Ok(())
     }
 
     fn open_loop(&mut self, block_type: BlockType) -> Result<(), String> {
+        let ordinal = self.loops_seen - 1;
+        if self
+            .osr
+            .as_ref()
+            .is_some_and(|osr| osr.ordinal == ordinal && !osr.entered)
+        {
+            return self.open_osr_loop(block_type);
+        }
         let (params, results) = self.block_types(block_type)?;
         let header = self.block_with_params(&params);
         let next = self.block_with_params(&results);
@@ -644,8 +747,61 @@ impl Translator<'_, '_> {
             num_results: results.len(),
             next_reachable: false,
             bounds_mark: self.bounds_log.len(),
+            header_prefix: Vec::new(),
         });
         self.stack.extend(header_params);
+        Ok(())
+    }
+
+    /// Opens the loop an on-stack-replacement entry enters: its header takes the whole
+    /// operand stack, from the code before it and from the state buffer.
+    fn open_osr_loop(&mut self, block_type: BlockType) -> Result<(), String> {
+        let (params, results) = self.block_types(block_type)?;
+        let types: Vec<Type> = self
+            .stack
+            .iter()
+            .map(|value| self.builder.func.dfg.value_type(*value))
+            .collect();
+        let header = self.block_with_params(&types);
+        let next = self.block_with_params(&results);
+        let args = Self::block_args(&self.stack);
+        self.builder.ins().jump(header, &args);
+
+        let osr = self.osr.as_mut().expect("checked by the caller");
+        osr.entered = true;
+        let (state, dispatch) = (osr.state, osr.dispatch);
+        self.builder.switch_to_block(dispatch);
+        let flags = MemFlagsData::trusted();
+        let mut loaded = Vec::with_capacity(types.len());
+        for (position, ty) in types.iter().enumerate() {
+            let offset = slot_offset(self.locals.len() + position)?;
+            loaded.push(self.builder.ins().load(*ty, flags, state, offset));
+        }
+        let args = Self::block_args(&loaded);
+        self.builder.ins().jump(header, &args);
+
+        self.builder.switch_to_block(header);
+        let header_params = self.builder.block_params(header).to_vec();
+        let height = header_params.len() - params.len();
+        // Bounds checked before the loop no longer dominate it (the entry skips them),
+        // and no block around it may restore them either.
+        self.restore_bounds(0);
+        for frame in &mut self.control {
+            frame.bounds_mark = 0;
+        }
+        self.control.push(Control {
+            kind: ControlKind::Loop,
+            next,
+            header: Some(header),
+            else_block: None,
+            height,
+            num_params: params.len(),
+            num_results: results.len(),
+            next_reachable: false,
+            bounds_mark: 0,
+            header_prefix: header_params[..height].to_vec(),
+        });
+        self.stack = header_params;
         Ok(())
     }
 
@@ -671,6 +827,7 @@ impl Translator<'_, '_> {
             num_results: results.len(),
             next_reachable: false,
             bounds_mark: self.bounds_log.len(),
+            header_prefix: Vec::new(),
         });
         Ok(())
     }
@@ -743,35 +900,48 @@ impl Translator<'_, '_> {
 
     fn return_values(&mut self, values: &[Value]) {
         let mut returns = vec![self.iconst32(Status::Ok.encode())];
-        returns.extend_from_slice(values);
+        match &self.osr {
+            None => returns.extend_from_slice(values),
+            Some(osr) => {
+                // An on-stack-replacement entry returns its results in the state buffer,
+                // stored as the entry trampolines store them.
+                let state = osr.state;
+                let flags = MemFlagsData::trusted();
+                for (position, value) in values.iter().enumerate() {
+                    let offset = (position * 8) as i32;
+                    self.builder.ins().store(flags, *value, state, offset);
+                }
+            }
+        }
         self.builder.ins().return_(&returns);
         self.reachable = false;
     }
 
-    /// The block a branch to `depth` goes to, and how many values it carries.
-    fn branch_target(&mut self, depth: u32) -> (ir::Block, usize) {
+    /// The block a branch to `depth` goes to, and the values it carries.
+    fn branch_target(&mut self, depth: u32) -> (ir::Block, Vec<BlockArg>) {
         let index = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[index];
-        match frame.header {
-            Some(header) => (header, frame.num_params),
+        let (target, arity, prefix) = match frame.header {
+            Some(header) => (header, frame.num_params, frame.header_prefix.as_slice()),
             None => {
                 frame.next_reachable = true;
-                (frame.next, frame.num_results)
+                (frame.next, frame.num_results, &[][..])
             }
-        }
+        };
+        let mut args = Self::block_args(prefix);
+        args.extend(Self::block_args(&self.stack[self.stack.len() - arity..]));
+        (target, args)
     }
 
     fn br(&mut self, depth: u32) {
-        let (target, arity) = self.branch_target(depth);
-        let args = Self::block_args(self.top(arity));
+        let (target, args) = self.branch_target(depth);
         self.builder.ins().jump(target, &args);
         self.reachable = false;
     }
 
     fn br_if(&mut self, depth: u32) {
         let condition = self.pop();
-        let (target, arity) = self.branch_target(depth);
-        let args = Self::block_args(self.top(arity));
+        let (target, args) = self.branch_target(depth);
         let next = self.builder.create_block();
         self.builder.ins().brif(condition, target, &args, next, &[]);
         self.builder.switch_to_block(next);
@@ -784,8 +954,7 @@ impl Translator<'_, '_> {
         let mut depths: Vec<u32> = targets.targets().collect::<Result<_, _>>().map_err(error)?;
         depths.push(targets.default());
         for depth in depths {
-            let (target, arity) = self.branch_target(depth);
-            let args = Self::block_args(self.top(arity));
+            let (target, args) = self.branch_target(depth);
             calls.push(self.builder.func.dfg.block_call(target, &args));
         }
         let default = calls.pop().expect("a br_table has a default");
@@ -1362,6 +1531,9 @@ impl Translator<'_, '_> {
 
     #[allow(clippy::too_many_lines)]
     fn operator(&mut self, operator: Operator<'_>) -> Result<(), String> {
+        if let Operator::Loop { .. } = operator {
+            self.loops_seen += 1;
+        }
         if self.skip_dead(&operator) {
             return Ok(());
         }

@@ -22,9 +22,9 @@ pub enum Strategy {
     /// Tiered execution: everything starts in the interpreter, which counts calls and
     /// backward branches per function; when a function reaches a threshold
     /// ([`Config::tiering_thresholds`]) it is compiled with the JIT (in the background by
-    /// default) and later calls of it run native code. Frames already running
-    /// finish in the interpreter: a function entered once that loops for a long time stays
-    /// interpreted (there is no on-stack replacement). x86-64 Linux only for now.
+    /// default) and later calls of it run native code. A call already running leaves the
+    /// interpreter at a hot loop's next iteration once that loop's on-stack-replacement
+    /// entry is compiled ([`Config::on_stack_replacement`]). x86-64 Linux only for now.
     Tiered,
 }
 
@@ -37,6 +37,8 @@ pub(crate) struct TieringConfig {
     pub(crate) back_edges: u32,
     /// Compile on a background thread (else on the thread that found the function hot).
     pub(crate) background: bool,
+    /// Give hot loops on-stack-replacement entries.
+    pub(crate) on_stack_replacement: bool,
     /// Print each tier-up and its compile time to stderr.
     pub(crate) trace: bool,
 }
@@ -47,6 +49,7 @@ impl Default for TieringConfig {
             calls: 1_000,
             back_edges: 10_000,
             background: true,
+            on_stack_replacement: true,
             trace: false,
         }
     }
@@ -173,6 +176,16 @@ impl Config {
     /// a deterministic point (tests).
     pub fn tiering_in_background(&mut self, background: bool) -> &mut Config {
         self.tiering.background = background;
+        self
+    }
+
+    /// With [`Strategy::Tiered`]: on-stack replacement (on by default). When a function's
+    /// backward branches reach the threshold of [`Config::tiering_thresholds`], the loop
+    /// taking the branch also gets an entry compiled for its header, and the running call
+    /// continues there in native code at the loop's next iteration once it is ready, so a
+    /// long loop in a function called once does not stay interpreted.
+    pub fn on_stack_replacement(&mut self, enable: bool) -> &mut Config {
+        self.tiering.on_stack_replacement = enable;
         self
     }
 

@@ -173,6 +173,7 @@ pub(crate) fn store_tiering(config: &Config) -> Option<Tiering> {
     (config.strategy == Strategy::Tiered).then(|| Tiering {
         call_threshold: config.tiering.calls,
         back_edge_threshold: config.tiering.back_edges,
+        on_stack_replacement: config.tiering.on_stack_replacement,
         hooks: Arc::new(TierUpHooks(config.tiering)),
     })
 }
@@ -215,6 +216,51 @@ impl TierUp for TierUpHooks {
     ) -> Result<(), Trap> {
         ensure_linked(store, func);
         kestrel_jit::call(store, data, func, values, call_from_compiled)
+    }
+
+    fn loop_hot(
+        &self,
+        store: &mut StoreOpaque,
+        instance: InstanceId,
+        func_index: u32,
+        loop_ordinal: u32,
+    ) {
+        let module = store.instance(instance).module.clone();
+        let defined = (func_index - module.info.num_imported_functions) as usize;
+        if module.tiers.osr_requested[defined].swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let trace = self.0.trace;
+        let job: Job =
+            Box::new(move || compile_osr_entry(&module, func_index, loop_ordinal, trace));
+        if self.0.background {
+            compile_in_background(job, trace);
+        } else {
+            job();
+        }
+    }
+
+    fn enter_loop(
+        &self,
+        store: &mut StoreOpaque,
+        data: &mut dyn Any,
+        instance: InstanceId,
+        func_index: u32,
+        loop_ordinal: u32,
+        state: &mut [u64],
+    ) -> Result<(), Trap> {
+        // The entry calls other functions through the store's `VMFuncRef`s.
+        let func = store.instance(instance).funcs[func_index as usize];
+        ensure_linked(store, func);
+        kestrel_jit::call_osr_entry(
+            store,
+            data,
+            instance,
+            func_index,
+            loop_ordinal,
+            state,
+            call_from_compiled,
+        )
     }
 }
 
@@ -265,16 +311,40 @@ fn compile_hot(module: &RuntimeModule, func_index: u32, trace: bool) {
     let defined = (func_index - module.info.num_imported_functions) as usize;
     module.tiers.native_ready[defined].store(true, Ordering::Release);
     if trace {
-        let name = module
-            .info
-            .function_name(func_index)
-            .map(|name| format!(" `{name}`"))
-            .unwrap_or_default();
         eprintln!(
-            "kestrel: tier-up: function {func_index}{name} compiled in {:.3} ms",
+            "kestrel: tier-up: function {func_index}{} compiled in {:.3} ms",
+            function_name(module, func_index),
             elapsed.as_secs_f64() * 1e3,
         );
     }
+}
+
+/// Compiles the on-stack-replacement entry of `func_index` for loop `loop_ordinal` and
+/// makes it available to the running call.
+fn compile_osr_entry(module: &RuntimeModule, func_index: u32, loop_ordinal: u32, trace: bool) {
+    let start = Instant::now();
+    if let Err(error) = kestrel_jit::compile_osr_entry(module, func_index, loop_ordinal) {
+        return not_compiled(trace, &error);
+    }
+    let defined = (func_index - module.info.num_imported_functions) as usize;
+    module.tiers.osr_ready[defined].store(loop_ordinal + 1, Ordering::Release);
+    if trace {
+        eprintln!(
+            "kestrel: tier-up: loop {loop_ordinal} of function {func_index}{} compiled for \
+             on-stack replacement in {:.3} ms",
+            function_name(module, func_index),
+            start.elapsed().as_secs_f64() * 1e3,
+        );
+    }
+}
+
+/// `` `name` `` from the name section, with a leading space, or nothing.
+fn function_name(module: &RuntimeModule, func_index: u32) -> String {
+    module
+        .info
+        .function_name(func_index)
+        .map(|name| format!(" `{name}`"))
+        .unwrap_or_default()
 }
 
 fn not_compiled(trace: bool, why: &str) {

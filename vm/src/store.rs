@@ -19,7 +19,7 @@ use crate::types::{TypeId, TypeRegistry};
 use kestrel_parser::{FuncIndex, FuncType, GlobalType, ModuleInfo};
 use std::any::Any;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 macro_rules! entity_ids {
@@ -217,6 +217,13 @@ pub struct TierSlots {
     pub tier_up_requested: Box<[AtomicBool]>,
     /// `native_ready[i]`: defined function `i` has compiled code callers may switch to.
     pub native_ready: Box<[AtomicBool]>,
+    /// `osr_requested[i]`: an on-stack-replacement entry was requested for a loop of
+    /// defined function `i` (one per function, for the first loop reported hot).
+    pub osr_requested: Box<[AtomicBool]>,
+    /// `osr_ready[i]`: 0, or 1 + the loop ordinal (the loop's position among the `loop`
+    /// instructions of the body, in order, counted from 0) of the compiled on-stack
+    /// replacement entry of defined function `i`, set with `Release` once it may be entered.
+    pub osr_ready: Box<[AtomicU32]>,
 }
 
 impl TierSlots {
@@ -229,6 +236,8 @@ impl TierSlots {
         TierSlots {
             tier_up_requested: flags(),
             native_ready: flags(),
+            osr_requested: flags(),
+            osr_ready: (0..defined_functions).map(|_| AtomicU32::new(0)).collect(),
             ..TierSlots::default()
         }
     }
@@ -237,6 +246,15 @@ impl TierSlots {
     #[inline]
     pub fn is_native_ready(&self, defined: usize) -> bool {
         self.native_ready[defined].load(Ordering::Acquire)
+    }
+
+    /// The loop ordinal of defined function `defined`'s on-stack-replacement entry, if it
+    /// has one ready.
+    #[inline]
+    pub fn osr_loop(&self, defined: usize) -> Option<u32> {
+        self.osr_ready[defined]
+            .load(Ordering::Acquire)
+            .checked_sub(1)
     }
 }
 
@@ -259,6 +277,33 @@ pub trait TierUp: Send + Sync {
         func: FuncId,
         values: &mut [u64],
     ) -> Result<(), Trap>;
+    /// A loop of defined function `func_index` of `instance` (`loop_ordinal`: see
+    /// [`TierSlots::osr_ready`]) is hot while the function runs: compile an on-stack
+    /// replacement entry for it (now or in the background); when done, the function's
+    /// `osr_ready` is set. Only the first request per function counts.
+    fn loop_hot(
+        &self,
+        store: &mut StoreOpaque,
+        instance: InstanceId,
+        func_index: FuncIndex,
+        loop_ordinal: u32,
+    );
+    /// Continues a running call of function `func_index` of `instance` in compiled code
+    /// from the header of loop `loop_ordinal`, whose entry is ready (`osr_ready`).
+    /// `state` holds the frame's live values in vm's raw encoding: every local (parameters
+    /// first), then the operand stack at the loop header, bottom to top (the values of
+    /// enclosing blocks, then the loop's parameters). On success the function's results
+    /// are in `state[..results]` (`state` is at least that long). A trap's backtrace
+    /// includes the function's own frame.
+    fn enter_loop(
+        &self,
+        store: &mut StoreOpaque,
+        data: &mut dyn Any,
+        instance: InstanceId,
+        func_index: FuncIndex,
+        loop_ordinal: u32,
+        state: &mut [u64],
+    ) -> Result<(), Trap>;
 }
 
 /// Tiered execution settings of a store: when the interpreter reports a function as hot
@@ -267,6 +312,9 @@ pub trait TierUp: Send + Sync {
 pub struct Tiering {
     pub call_threshold: u32,
     pub back_edge_threshold: u32,
+    /// Whether a function whose back edges reach `back_edge_threshold` also gets an
+    /// on-stack-replacement entry for the loop, so the running call leaves the interpreter.
+    pub on_stack_replacement: bool,
     pub hooks: Arc<dyn TierUp>,
 }
 
