@@ -13,10 +13,18 @@
 //! `TierUp::hot`. Every call it makes (within the instance, through an import or a
 //! table) first checks the callee's `TierSlots::native_ready` flag and, when set, runs
 //! the callee through `TierUp::call_native` like a host call, its trap's backtrace
-//! continuing with the interpreted frames. The current frame is never replaced: it finishes
-//! interpreted (no on-stack replacement). `run::<false>` compiles the counting away, so the
-//! plain interpreter pays nothing. This crate never names the JIT: it only sees the vm
-//! hook and flag.
+//! continuing with the interpreted frames. `run::<false>` compiles the counting away, so
+//! the plain interpreter pays nothing. This crate never names the JIT: it only sees the vm
+//! hooks and flags.
+//!
+//! On-stack replacement: when a function's backward branches reach the threshold, the
+//! loop being branched to is reported too (`TierUp::loop_hot`). Once its entry is ready
+//! (`TierSlots::osr_ready`), the next backward branch to that loop's header hands the
+//! frame's state — the locals, and the operand stack as the translator recorded it for
+//! the header ([`LoopHeader`]) — to `TierUp::enter_loop`, which runs the rest of the call
+//! in compiled code; the interpreter then returns from the frame with the results as if it
+//! had run the call to its end. A trap's compiled frames include the replaced one, so the
+//! interpreted frame itself is left out of the backtrace.
 //!
 //! # Safety invariants
 //!
@@ -377,6 +385,7 @@ fn enter_loop(
     // the compiled frame replaces this one.
     let saved_depth = store.call_depth;
     store.call_depth += stacks.frames.len() as u32;
+    store.on_stack_replacements += 1;
     let result = tiering.hooks.enter_loop(
         store,
         data,

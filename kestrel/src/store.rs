@@ -58,6 +58,16 @@ impl<T: 'static> Store<T> {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+
+    /// How many running calls of this store left the interpreter for compiled code at a
+    /// loop's header (on-stack replacement, [`Config::on_stack_replacement`]): 0 unless
+    /// the strategy is [`Strategy::Tiered`](crate::Strategy::Tiered). For observing the
+    /// tier manager.
+    ///
+    /// [`Config::on_stack_replacement`]: crate::Config::on_stack_replacement
+    pub fn on_stack_replacements(&self) -> u64 {
+        self.opaque.on_stack_replacements
+    }
 }
 
 impl<T: fmt::Debug + 'static> fmt::Debug for Store<T> {

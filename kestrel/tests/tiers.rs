@@ -350,3 +350,113 @@ fn deep_recursion_across_a_partial_tier_up() {
     assert_eq!(even.call(&mut store, 5001).unwrap(), 0);
     assert_eq!(even.call(&mut store, 5000).unwrap(), 1);
 }
+
+/// A function called once whose work is one long loop: under `Strategy::Tiered` the call
+/// leaves the interpreter at the loop's header (on-stack replacement) and its result, and
+/// a trap raised after the switch with its backtrace, are those of every other strategy.
+#[test]
+fn long_loops_leave_the_interpreter_mid_call() {
+    const LOOPS: &str = r#"
+(module
+  (func (export "sum") (param $n i32) (result i64) (local $i i32) (local $acc i64)
+    (i64.const 7)
+    (loop $l
+      (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i64.add (local.get $acc)))
+  (func $countdown (param $n i32) (result i32)
+    (loop $l
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (drop (i32.div_u (i32.const 1) (local.get $n)))
+      (br $l))
+    (unreachable))
+  (func (export "trap_after_switch") (param i32) (result i32)
+    (i32.add (i32.const 1) (call $countdown (local.get 0))))
+)"#;
+    let outcomes = agree(
+        LOOPS,
+        &[
+            ("sum", &[Val::I32(100_000)]),
+            ("trap_after_switch", &[Val::I32(50)]),
+        ],
+    );
+    assert_eq!(outcomes[0], Outcome::Values(vec!["I64(4999950007)".into()]));
+    let Outcome::Trap { code, frames, .. } = &outcomes[1] else {
+        panic!("`trap_after_switch` must trap: {:?}", outcomes[1]);
+    };
+    assert_eq!(*code, Some(Trap::IntegerDivisionByZero));
+    assert_eq!(
+        frames,
+        &[1, 2],
+        "the replaced frame appears once, then its caller"
+    );
+
+    if !kestrel_jit_supported() {
+        return;
+    }
+    for on_stack_replacement in [true, false] {
+        let mut config = Config::new();
+        config
+            .strategy(Strategy::Tiered)
+            .tiering_thresholds(1_000_000, 100)
+            .tiering_in_background(false)
+            .on_stack_replacement(on_stack_replacement);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, LOOPS).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let sum = instance
+            .get_typed_func::<i32, i64>(&mut store, "sum")
+            .unwrap();
+        assert_eq!(sum.call(&mut store, 100_000).unwrap(), 4_999_950_007);
+        assert_eq!(
+            store.on_stack_replacements(),
+            u64::from(on_stack_replacement),
+            "on-stack replacement {on_stack_replacement}"
+        );
+    }
+}
+
+/// With background compilation (the default), compiled code calling a still-interpreted
+/// function only requests its compilation; a deep mutual recursion must still not trap
+/// early from nested entries between the tiers, whenever the compiler thread finishes.
+#[test]
+fn deep_recursion_across_a_background_tier_up() {
+    const MUTUAL: &str = r#"
+(module
+  (func $even (export "even") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 1))
+      (else (call $odd (i32.sub (local.get 0) (i32.const 1))))))
+  (func $odd (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (call $even (i32.sub (local.get 0) (i32.const 1))))))
+)"#;
+    if !kestrel_jit_supported() {
+        return;
+    }
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Tiered)
+        .tiering_thresholds(300, 1_000_000);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, MUTUAL).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let even = instance
+        .get_typed_func::<i32, i32>(&mut store, "even")
+        .unwrap();
+    for _ in 0..300 {
+        assert_eq!(even.call(&mut store, 0).unwrap(), 1);
+    }
+    for _ in 0..20 {
+        assert_eq!(even.call(&mut store, 5001).unwrap(), 0);
+        assert_eq!(even.call(&mut store, 5000).unwrap(), 1);
+    }
+}

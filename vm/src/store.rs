@@ -482,6 +482,8 @@ pub struct StoreOpaque {
     /// Tiered execution: set by the embedding layer when hot interpreted functions should
     /// be compiled; `None` keeps the interpreter free of any counting.
     pub tiering: Option<Tiering>,
+    /// Running calls that left the interpreter through on-stack replacement.
+    pub on_stack_replacements: u64,
     /// How compiled code calls each function, parallel to `funcs` (kept so by
     /// [`StoreOpaque::push_func`]; `vm_store` points at it).
     func_refs: Vec<VMFuncRef>,
@@ -518,6 +520,7 @@ impl StoreOpaque {
             extern_refs: Vec::new(),
             call_depth: 0,
             reentrancy: 0,
+            on_stack_replacements: 0,
             interpreter_stack: None,
             tiering: None,
             func_refs: Vec::new(),
