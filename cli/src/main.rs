@@ -87,14 +87,19 @@ struct RunArgs {
     /// exports from module NAME (e.g. a benchmark harness's `bench`).
     #[arg(long = "preload", value_name = "NAME=FILE")]
     preloads: Vec<String>,
-    /// The execution engine (`tiered`: the interpreter, compiling hot modules with the
-    /// JIT in the background).
-    #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
+    /// The execution engine. `tiered` (the default where the JIT runs: x86-64 Linux)
+    /// starts in the interpreter and compiles hot functions and loops with the JIT in the
+    /// background; elsewhere the default is `interp`.
+    #[arg(long, value_enum, default_value_t = EngineKind::default_for_programs())]
     engine: EngineKind,
     /// With `--engine tiered`: print to stderr when each function tiers up and how long
     /// its compilation took.
     #[arg(long)]
     trace_tiering: bool,
+    /// With `--engine tiered`: no on-stack replacement, so a running call never leaves
+    /// the interpreter (only later calls of a hot function run compiled code).
+    #[arg(long)]
+    no_osr: bool,
     /// The module to run.
     file: PathBuf,
     /// The program's arguments (after its name), or those of the function called with
@@ -210,14 +215,22 @@ fn read_module(path: &Path) -> Result<Vec<u8>, Failure> {
     wat.encode().map_err(text_error)
 }
 
-fn engine(kind: EngineKind, trace_tiering: bool) -> Result<Engine, Failure> {
+/// Tiered-mode settings of `kestrel run`.
+#[derive(Debug, Clone, Copy, Default)]
+struct TieringOptions {
+    trace: bool,
+    no_osr: bool,
+}
+
+fn engine(kind: EngineKind, tiering: TieringOptions) -> Result<Engine, Failure> {
     let mut config = Config::new();
     if kind == EngineKind::Tiered {
         // The spec harness's tiered engine compiles at the first call, for tests; programs
         // get the default thresholds and background compilation.
         config
             .strategy(kestrel::Strategy::Tiered)
-            .trace_tiering(trace_tiering);
+            .trace_tiering(tiering.trace)
+            .on_stack_replacement(!tiering.no_osr);
     } else {
         kind.configure(&mut config);
     }
@@ -233,7 +246,7 @@ fn compile(engine: &Engine, path: &Path) -> Result<Module, Failure> {
 
 fn validate(path: &Path) -> Result<(), Failure> {
     let binary = read_module(path)?;
-    let engine = engine(EngineKind::Interp, false)?;
+    let engine = engine(EngineKind::Interp, TieringOptions::default())?;
     Module::validate(&engine, &binary)
         .map_err(|error| Failure::error(format!("invalid module `{}`: {error}", path.display())))
 }
@@ -267,7 +280,11 @@ fn execution_failure(path: &Path, error: kestrel::Error) -> Failure {
 
 fn run(args: RunArgs) -> Result<(), Failure> {
     let path = args.file.as_path();
-    let engine = engine(args.engine, args.trace_tiering)?;
+    let tiering = TieringOptions {
+        trace: args.trace_tiering,
+        no_osr: args.no_osr,
+    };
+    let engine = engine(args.engine, tiering)?;
     let module = compile(&engine, path)?;
 
     // Check the call before instantiating, so a usage error never runs the start function.

@@ -162,8 +162,11 @@ struct TieredCode {
     functions: Box<[OnceLock<Result<CompiledModule, String>>]>,
     /// Each defined function's on-stack-replacement entry (one per function), with the
     /// ordinal of the loop it enters.
-    osr_entries: Box<[OnceLock<Result<(u32, CompiledModule), String>>]>,
+    osr_entries: Box<[OnceLock<Result<OsrCode, String>>]>,
 }
+
+/// A function's on-stack-replacement entry: the loop it enters, and its code.
+type OsrCode = (u32, CompiledModule);
 
 impl TieredCode {
     fn of(module: &RuntimeModule) -> Result<&TieredCode, String> {

@@ -10,11 +10,10 @@ use std::fmt;
 use std::sync::Arc;
 
 /// How Wasm code is executed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Strategy {
     /// Kestrel's interpreter.
-    #[default]
     Interpreter,
     /// Kestrel's Cranelift JIT: every function of a module is compiled to native code when
     /// the module is created (on all cores). x86-64 Linux only for now.
@@ -26,6 +25,14 @@ pub enum Strategy {
     /// interpreter at a hot loop's next iteration once that loop's on-stack-replacement
     /// entry is compiled ([`Config::on_stack_replacement`]). x86-64 Linux only for now.
     Tiered,
+}
+
+impl Default for Strategy {
+    /// [`Strategy::Tiered`] where the JIT runs (x86-64 Linux for now), else
+    /// [`Strategy::Interpreter`].
+    fn default() -> Strategy {
+        crate::tier::default_strategy()
+    }
 }
 
 /// When and how [`Strategy::Tiered`] compiles hot code.
@@ -73,7 +80,8 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// Wasm 2.0 without SIMD, the interpreter, and vm's default limits.
+    /// Wasm 2.0 without SIMD, tiered execution where the JIT runs (else the interpreter),
+    /// and vm's default limits.
     fn default() -> Config {
         Config {
             features: Features::default(),

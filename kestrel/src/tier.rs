@@ -144,6 +144,15 @@ fn ensure_linked(store: &mut StoreOpaque, func: FuncId) {
     }
 }
 
+/// The default strategy: tiered where the JIT runs, else the interpreter.
+pub(crate) fn default_strategy() -> Strategy {
+    if kestrel_jit::is_supported() {
+        Strategy::Tiered
+    } else {
+        Strategy::Interpreter
+    }
+}
+
 /// Checks that the configured strategy can run on this host.
 pub(crate) fn check_config(config: &Config) -> Result<()> {
     let needs_jit = matches!(config.strategy, Strategy::Jit | Strategy::Tiered);

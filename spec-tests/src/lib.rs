@@ -36,8 +36,8 @@ pub enum EngineKind {
     Interp,
     /// The Cranelift JIT: every function compiled before it runs.
     Jit,
-    /// Tiered execution with thresholds of 1 and synchronous compilation: a module is
-    /// compiled during the first call into it, so every script switches tiers midway.
+    /// Tiered: the interpreter first, hot functions and loops compiled by the JIT (spec
+    /// scripts use thresholds of 1 and synchronous compilation, so they switch midway).
     Tiered,
 }
 
@@ -52,6 +52,15 @@ impl EngineKind {
             EngineKind::Interp => "interp",
             EngineKind::Jit => "jit",
             EngineKind::Tiered => "tiered",
+        }
+    }
+
+    /// Kestrel's default for programs: `tiered` where it runs, else `interp`.
+    pub fn default_for_programs() -> EngineKind {
+        if EngineKind::Tiered.is_available() {
+            EngineKind::Tiered
+        } else {
+            EngineKind::Interp
         }
     }
 

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Whole-run times of the sightglass programs under each Kestrel engine and under peers.
+
+Runs every program of the sightglass corpus (KESTREL_SIGHTGLASS, else ../shared/bench/sightglass)
+the way its harness does: from its own folder, with that folder preopened as `.` and a
+`bench` module providing `bench.start`/`bench.end`. Each engine runs each program
+`--runs` times in turn (interleaved, so machine noise spreads over all engines alike);
+the table shows median wall-clock seconds of the whole process (start-up, compilation and
+execution), and each engine's ratio to the first peer found (Wasmtime). A run whose output
+differs from the program's expected output is reported as FAIL, never timed.
+
+Usage: benches/scripts/side_by_side.py [--runs N] [--kestrel PATH] [--filter TEXT]...
+
+Peers are used when found on PATH (or given with --wasmtime/--wasmi): `wasmtime`
+(`cargo install wasmtime-cli@48.0.8`) and `wasmi_cli` (`cargo install wasmi_cli`).
+SIMD programs are left out (Kestrel does not execute SIMD yet).
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SIMD = {"blake3-simd", "intgemm-simd", "libsodium"}
+BENCH_MODULE = '(module (func (export "start")) (func (export "end")))\n'
+
+
+def corpus() -> Path:
+    candidates = [os.environ.get("KESTREL_SIGHTGLASS"), ROOT.parent / "shared/bench/sightglass"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    sys.exit("error: no sightglass corpus: set KESTREL_SIGHTGLASS or put it in ../shared/bench/sightglass")
+
+
+def programs(root: Path):
+    for folder in sorted(path for path in root.iterdir() if path.is_dir()):
+        if folder.name in SIMD:
+            continue
+        for wasm in sorted(folder.glob("*.wasm")):
+            stem = wasm.stem
+            expected = {}
+            for stream in ("stdout", "stderr"):
+                for name in (f"{stem}.{stream}.expected", f"default.{stream}.expected"):
+                    if (folder / name).exists():
+                        expected[stream] = (folder / name).read_bytes()
+                        break
+            name = folder.name if wasm.name == "benchmark.wasm" else wasm.stem
+            yield name, folder, wasm, expected
+
+
+def engines(args, bench: Path):
+    kestrel = str(args.kestrel)
+    common = ["run", "--dir", ".", "--preload", f"bench={bench}"]
+    found = [
+        ("interp", [kestrel, *common, "--engine", "interp"]),
+        ("tiered", [kestrel, *common, "--engine", "tiered"]),
+        ("tiered-no-osr", [kestrel, *common, "--engine", "tiered", "--no-osr"]),
+        ("jit", [kestrel, *common, "--engine", "jit"]),
+    ]
+    wasmtime = args.wasmtime or shutil.which("wasmtime")
+    if wasmtime:
+        # No compilation cache: every run compiles, as Kestrel's do.
+        found.append(("wasmtime", [wasmtime, "run", "-C", "cache=n", "--dir", ".",
+                                   "--preload", f"bench={bench}"]))
+    return found
+
+
+def run_once(command, folder: Path, wasm: Path, expected, timeout: float):
+    start = time.perf_counter()
+    try:
+        done = subprocess.run([*command, wasm.name], cwd=folder, capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "timeout"
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        return None, f"exit {done.returncode}: {done.stderr.decode(errors='replace').strip()[-200:]}"
+    for stream, wanted in expected.items():
+        if getattr(done, stream) != wanted:
+            return None, f"{stream} differs"
+    return elapsed, None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--kestrel", type=Path, default=ROOT / "target/release/kestrel")
+    parser.add_argument("--wasmtime")
+    parser.add_argument("--filter", action="append", default=[])
+    parser.add_argument("--engines", help="comma-separated subset of the engine names")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    args = parser.parse_args()
+    if not args.kestrel.exists():
+        sys.exit(f"error: no Kestrel binary at {args.kestrel}: run `cargo build --release` first")
+    with tempfile.TemporaryDirectory() as scratch:
+        bench = Path(scratch) / "bench.wat"
+        bench.write_text(BENCH_MODULE)
+        chosen = engines(args, bench)
+        if args.engines:
+            wanted = args.engines.split(",")
+            chosen = [engine for engine in chosen if engine[0] in wanted]
+        names = [name for name, _ in chosen]
+        reference = "wasmtime" if "wasmtime" in names else None
+        print(f"median wall seconds of {args.runs} runs; ratio = engine / {reference or 'n/a'}")
+        header = f"{'program':<24}" + "".join(f"{name:>15}" for name in names)
+        print(header)
+        for name, folder, wasm, expected in programs(corpus()):
+            if args.filter and not any(text in name for text in args.filter):
+                continue
+            times = {engine: [] for engine in names}
+            errors = {}
+            for _ in range(args.runs):
+                for engine, command in chosen:
+                    if engine in errors:
+                        continue
+                    elapsed, error = run_once(command, folder, wasm, expected, args.timeout)
+                    if error:
+                        errors[engine] = error
+                    else:
+                        times[engine].append(elapsed)
+            medians = {engine: statistics.median(values) for engine, values in times.items()
+                       if values and engine not in errors}
+            cells = []
+            for engine in names:
+                if engine in errors:
+                    cells.append(f"{'FAIL':>15}")
+                    continue
+                cell = f"{medians[engine]:.3f}"
+                if reference in medians and engine != reference:
+                    cell += f" ({medians[engine] / medians[reference]:.2f})"
+                cells.append(f"{cell:>15}")
+            print(f"{name:<24}" + "".join(cells), flush=True)
+            for engine, error in errors.items():
+                print(f"    {engine}: {error}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
