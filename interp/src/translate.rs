@@ -18,6 +18,7 @@ use crate::ir::{Op, Slot, Target};
 use kestrel_parser::wasmparser::{self, BlockType, Operator};
 use kestrel_parser::{ModuleInfo, ValType};
 use kestrel_vm::TrapCode;
+use kestrel_vm::instrument::{Instrumentation, Meter, Probe};
 use std::collections::HashMap;
 
 /// Temporaries are numbered from this mark until relocation.
@@ -100,8 +101,13 @@ struct Translator<'a> {
     dead_depth: u32,
 }
 
-/// Translates defined function `index` of `info`.
-pub fn translate(info: &ModuleInfo, index: u32) -> Result<CompiledFunc, TranslationError> {
+/// Translates defined function `index` of `info`, with the fuel charges and epoch checks
+/// `instrumentation` asks for.
+pub fn translate(
+    info: &ModuleInfo,
+    index: u32,
+    instrumentation: Instrumentation,
+) -> Result<CompiledFunc, TranslationError> {
     let body = info.function_body(index);
     let ty = info.function_type(index);
     let bytes = &info.bytes[body.range.clone()];
@@ -141,9 +147,14 @@ pub fn translate(info: &ModuleInfo, index: u32) -> Result<CompiledFunc, Translat
         reachable: true,
         dead_depth: 0,
     };
+    let mut meter = Meter::new(instrumentation, &body).map_err(error)?;
     let mut operators = body.get_operators_reader().map_err(error)?;
     while !operators.eof() {
         let operator = operators.read().map_err(error)?;
+        let probe = meter.before(&operator);
+        if probe != Probe::default() && translator.reachable {
+            translator.probe(probe)?;
+        }
         translator.operator(operator)?;
         if translator.control.is_empty() {
             break;
@@ -189,6 +200,20 @@ impl Translator<'_> {
             frame_size: temporaries_base + self.max_height,
             constants: self.constants.into(),
         }
+    }
+
+    /// Emits an epoch check and a fuel charge, in that order (see
+    /// `kestrel_vm::instrument`).
+    fn probe(&mut self, probe: Probe) -> Result<(), TranslationError> {
+        if probe.check_epoch {
+            self.emit(Op::CheckEpoch {});
+        }
+        if probe.fuel > 0 {
+            let amount = u32::try_from(probe.fuel)
+                .map_err(|_| unsupported("a straight-line region costing more than 2^32 fuel"))?;
+            self.emit(Op::ConsumeFuel { amount });
+        }
+        Ok(())
     }
 
     // ----- value stack -----

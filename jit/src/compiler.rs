@@ -247,6 +247,7 @@ fn compile_uncached(
         call_conv: isa.default_call_conv(),
         frontend_config: isa.frontend_config(),
         direct_calls: only.is_none(),
+        instrumentation: module.instrumentation,
     };
     let (first, count) = match only {
         None => (0, info.function_bodies.len()),

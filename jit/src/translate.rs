@@ -49,6 +49,7 @@ use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kestrel_parser::wasmparser::{self, BlockType, MemArg, Operator};
 use kestrel_parser::{FuncIndex, ModuleInfo};
+use kestrel_vm::instrument::{Instrumentation, Meter, Probe};
 use kestrel_vm::offsets::offset;
 use kestrel_vm::{TrapCode, TypeId};
 use std::collections::HashMap;
@@ -65,6 +66,8 @@ pub(crate) struct ModuleEnv<'a> {
     /// together); when false (one function compiled alone, for a tier-up) they go through
     /// the store's `VMFuncRef`, as calls to imports do.
     pub direct_calls: bool,
+    /// Fuel charges and epoch checks to add (the module's `RuntimeModule::instrumentation`).
+    pub instrumentation: Instrumentation,
 }
 
 /// Translates defined function `index` into `func`.
@@ -192,9 +195,14 @@ pub(crate) fn translate(
         bounds_log: Vec::new(),
     };
 
+    let mut meter = Meter::new(env.instrumentation, &body).map_err(error)?;
     let mut operators = body.get_operators_reader().map_err(error)?;
     while !translator.control.is_empty() {
         let operator = operators.read().map_err(error)?;
+        let probe = meter.before(&operator);
+        if probe != Probe::default() && translator.reachable {
+            translator.probe(probe);
+        }
         translator.operator(operator)?;
     }
     translator.finish(&results);
@@ -490,6 +498,70 @@ impl Translator<'_, '_> {
         }
         self.builder.seal_all_blocks();
         self.builder.finalize(self.env.frontend_config);
+    }
+
+    // ----- fuel and epochs (see `kestrel_vm::instrument`) -----
+
+    /// Emits an epoch check and a fuel charge, in that order, exactly where the interpreter
+    /// does.
+    fn probe(&mut self, probe: Probe) {
+        if probe.check_epoch {
+            self.check_epoch();
+        }
+        if probe.fuel > 0 {
+            self.consume_fuel(probe.fuel);
+        }
+    }
+
+    /// Traps with `Interrupt` when `*store.epoch_counter >= store.epoch_deadline`.
+    fn check_epoch(&mut self) {
+        let store = self.vmctx_field(offset::VMCTX_STORE);
+        let pointer = self.pointer();
+        let counter = self.builder.ins().load(
+            pointer,
+            self.readonly,
+            store,
+            offset::STORE_EPOCH_COUNTER as i32,
+        );
+        // Atomic, so that it is never hoisted out of a loop or merged with an earlier read:
+        // another thread advances the epoch.
+        let epoch = self
+            .builder
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), counter);
+        let deadline = self.builder.ins().load(
+            types::I64,
+            self.vmctx_flags,
+            store,
+            offset::STORE_EPOCH_DEADLINE as i32,
+        );
+        let reached = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        self.trap_if(reached, TrapCode::Interrupt);
+    }
+
+    /// Subtracts `cost` from `store.fuel`, or traps with `OutOfFuel` (the fuel unchanged)
+    /// when less is left.
+    fn consume_fuel(&mut self, cost: u64) {
+        let store = self.vmctx_field(offset::VMCTX_STORE);
+        let fuel = self.builder.ins().load(
+            types::I64,
+            self.vmctx_flags,
+            store,
+            offset::STORE_FUEL as i32,
+        );
+        let cost = cost as i64;
+        let short = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::SignedLessThan, fuel, cost);
+        self.trap_if(short, TrapCode::OutOfFuel);
+        let left = self.builder.ins().iadd_imm_s(fuel, -cost);
+        self.builder
+            .ins()
+            .store(self.vmctx_flags, left, store, offset::STORE_FUEL as i32);
     }
 
     // ----- references to other code -----
