@@ -361,10 +361,7 @@ fn epoch_deadline_interrupts_from_a_host_function_at_the_same_point() {
         store.set_epoch_deadline(3);
         let error = call(&mut store, &instance, "spin_host", &[]).unwrap_err();
         assert_eq!(error.trap_code(), Some(Trap::Interrupt), "{strategy:?}");
-        assert_eq!(
-            error.to_string().lines().next().unwrap(),
-            "interrupt"
-        );
+        assert_eq!(error.to_string().lines().next().unwrap(), "interrupt");
         // The third tick reaches the deadline, seen at the next loop header.
         assert_eq!(*store.data(), 3, "{strategy:?}");
         // A deadline already reached interrupts at function entry.
