@@ -11,6 +11,9 @@
 //! Temporaries' slots depend on the size of the constant pool, known only at the end, so
 //! they are emitted with [`TEMPORARY_MARK`] set and relocated in a final pass.
 //!
+//! Fuel charges (`ConsumeFuel`) and epoch checks (`CheckEpoch`) go where
+//! `kestrel_vm::instrument::Meter` says, as in the JIT, so both tiers consume the same fuel.
+//!
 //! The function was validated when its module was loaded; a malformed body here is a bug,
 //! reported as an error rather than a panic.
 

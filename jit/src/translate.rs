@@ -29,6 +29,12 @@
 //! straight to one shared block: a block with thousands of predecessors (and a parameter)
 //! makes register allocation superlinear on large functions (seconds instead of tenths).
 //!
+//! With fuel metering or epoch interruption, `kestrel_vm::instrument::Meter` says before
+//! which operators to charge fuel (an inline subtract of `VMStoreContext::fuel`, trapping
+//! `OutOfFuel` before the region runs) and check the epoch (an atomic load through
+//! `VMStoreContext::epoch_counter`, trapping `Interrupt`): the same places as the
+//! interpreter, so both tiers consume exactly the same fuel.
+//!
 //! Instance state is read only through `VMContext` (see `kestrel_vm::offsets`). Loads of
 //! pointers that never change after instantiation are marked read-only so Cranelift can
 //! share and hoist them; memory and table definitions are reloaded after every call.
