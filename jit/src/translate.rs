@@ -30,8 +30,10 @@
 //! makes register allocation superlinear on large functions (seconds instead of tenths).
 //!
 //! With fuel metering or epoch interruption, `kestrel_vm::instrument::Meter` says before
-//! which operators to charge fuel (an inline subtract of `VMStoreContext::fuel`, trapping
-//! `OutOfFuel` before the region runs) and check the epoch (an atomic load through
+//! which operators to charge fuel (an inline check and subtract, trapping `OutOfFuel`
+//! before the region runs, on a variable that holds the fuel left in a register: it is
+//! loaded from `VMStoreContext::fuel` on entry and after every call, and stored back
+//! before every call and return and on every path that unwinds) and check the epoch (an atomic load through
 //! `VMStoreContext::epoch_counter`, trapping `Interrupt`): the same places as the
 //! interpreter, so both tiers consume exactly the same fuel.
 //!
@@ -199,7 +201,9 @@ pub(crate) fn translate(
         readonly: MemFlagsData::trusted().with_readonly().with_can_move(),
         bounds: HashMap::new(),
         bounds_log: Vec::new(),
+        fuel: None,
     };
+    translator.load_fuel_on_entry();
 
     let mut meter = Meter::new(env.instrumentation, &body).map_err(error)?;
     let mut operators = body.get_operators_reader().map_err(error)?;
@@ -336,6 +340,11 @@ struct Translator<'a, 'b> {
     bounds: HashMap<(u32, Value), u64>,
     /// Undo log of `bounds`: each entry's key and previous value.
     bounds_log: Vec<((u32, Value), Option<u64>)>,
+    /// With fuel metering: the fuel left, kept in a variable (a register) while this
+    /// function runs. `VMStoreContext::fuel` is the truth whenever other code may run or
+    /// look: the variable is stored there before every call and return and on every path
+    /// that unwinds, and reloaded after every call.
+    fuel: Option<Variable>,
 }
 
 impl Translator<'_, '_> {
@@ -477,6 +486,8 @@ impl Translator<'_, '_> {
     fn finish(mut self, results: &[Type]) {
         for (block, code) in std::mem::take(&mut self.trap_sites) {
             self.builder.switch_to_block(block);
+            self.builder.seal_block(block);
+            self.store_fuel();
             let status = self
                 .builder
                 .ins()
@@ -486,6 +497,10 @@ impl Translator<'_, '_> {
         }
         for block in std::mem::take(&mut self.status_sites) {
             self.builder.switch_to_block(block);
+            self.builder.seal_block(block);
+            // After a call the variable was reloaded, so this keeps the callee's count;
+            // after a trapping libcall it records this function's charges.
+            self.store_fuel();
             let status = self.builder.block_params(block)[0];
             let unwind = self.unwind_block();
             self.builder.ins().jump(unwind, &[BlockArg::Value(status)]);
@@ -548,16 +563,13 @@ impl Translator<'_, '_> {
         self.trap_if(reached, TrapCode::Interrupt);
     }
 
-    /// Subtracts `cost` from `store.fuel`, or traps with `OutOfFuel` (the fuel unchanged)
+    /// Subtracts `cost` from the fuel left, or traps with `OutOfFuel` (the fuel unchanged)
     /// when less is left.
     fn consume_fuel(&mut self, cost: u64) {
-        let store = self.vmctx_field(offset::VMCTX_STORE);
-        let fuel = self.builder.ins().load(
-            types::I64,
-            self.vmctx_flags,
-            store,
-            offset::STORE_FUEL as i32,
-        );
+        let var = self
+            .fuel
+            .expect("fuel metering declares the variable on entry");
+        let fuel = self.builder.use_var(var);
         let cost = cost as i64;
         let short = self
             .builder
@@ -565,9 +577,42 @@ impl Translator<'_, '_> {
             .icmp_imm_s(IntCC::SignedLessThan, fuel, cost);
         self.trap_if(short, TrapCode::OutOfFuel);
         let left = self.builder.ins().iadd_imm_s(fuel, -cost);
-        self.builder
-            .ins()
-            .store(self.vmctx_flags, left, store, offset::STORE_FUEL as i32);
+        self.builder.def_var(var, left);
+    }
+
+    /// With fuel metering, declares the fuel variable and loads it from the store.
+    fn load_fuel_on_entry(&mut self) {
+        if self.env.instrumentation.fuel {
+            self.fuel = Some(self.builder.declare_var(types::I64));
+            self.reload_fuel();
+        }
+    }
+
+    /// Reloads the fuel variable from `VMStoreContext::fuel` (after a call, whose callee
+    /// may have charged fuel or a host function set it).
+    fn reload_fuel(&mut self) {
+        if let Some(var) = self.fuel {
+            let store = self.vmctx_field(offset::VMCTX_STORE);
+            let fuel = self.builder.ins().load(
+                types::I64,
+                self.vmctx_flags,
+                store,
+                offset::STORE_FUEL as i32,
+            );
+            self.builder.def_var(var, fuel);
+        }
+    }
+
+    /// Stores the fuel variable to `VMStoreContext::fuel` (before a call or return, and
+    /// when unwinding).
+    fn store_fuel(&mut self) {
+        if let Some(var) = self.fuel {
+            let store = self.vmctx_field(offset::VMCTX_STORE);
+            let fuel = self.builder.use_var(var);
+            self.builder
+                .ins()
+                .store(self.vmctx_flags, fuel, store, offset::STORE_FUEL as i32);
+        }
     }
 
     // ----- references to other code -----
@@ -820,6 +865,7 @@ impl Translator<'_, '_> {
     }
 
     fn return_values(&mut self, values: &[Value]) {
+        self.store_fuel();
         let mut returns = vec![self.iconst32(Status::Ok.encode())];
         returns.extend_from_slice(values);
         self.builder.ins().return_(&returns);
@@ -913,8 +959,10 @@ impl Translator<'_, '_> {
             let callee = self.defined_function(index)?;
             let mut all = vec![self.vmctx];
             all.extend_from_slice(&args);
+            self.store_fuel();
             let call = self.builder.ins().call(callee, &all);
             let results = self.builder.inst_results(call).to_vec();
+            self.reload_fuel();
             self.check_status(results[0]);
             results[1..].to_vec()
         };
@@ -981,6 +1029,7 @@ impl Translator<'_, '_> {
         let native = self.builder.create_block();
         let slow = self.builder.create_block();
         let merge = self.block_with_params(&result_types);
+        self.store_fuel();
         self.builder.ins().brif(code, native, &[], slow, &[]);
 
         self.builder.switch_to_block(native);
@@ -996,6 +1045,7 @@ impl Translator<'_, '_> {
         all.extend_from_slice(args);
         let call = self.builder.ins().call_indirect(signature, code, &all);
         let results = self.builder.inst_results(call).to_vec();
+        self.reload_fuel();
         self.check_status(results[0]);
         let merge_args = Self::block_args(&results[1..]);
         self.builder.ins().jump(merge, &merge_args);
@@ -1016,7 +1066,9 @@ impl Translator<'_, '_> {
         let values = self.builder.ins().stack_addr(pointer, slot, 0);
         let func_id = self.builder.ins().ireduce(types::I32, func_id);
         let len = self.iconst64(slots as u64);
-        self.call_trapping_libcall(Libcall::CallFunc, &[func_id, values, len]);
+        let status = self.call_libcall(Libcall::CallFunc, &[func_id, values, len])[0];
+        self.reload_fuel();
+        self.check_status(status);
         let mut results = Vec::new();
         for (index, ty) in result_types.iter().enumerate() {
             results.push(
