@@ -89,6 +89,8 @@ impl<T: 'static> Store<T> {
     /// Installs the store's resource limits: `limiter` finds them in the store's data, and
     /// is asked whenever a memory or table grows or is made and whenever a module is
     /// instantiated (Wasmtime's `Store::limiter` with [`StoreLimits`](crate::StoreLimits)).
+    /// A store without a limiter has no limits beyond the memories' and tables' own
+    /// maximums; changes to the limits in the data take effect at the next check.
     ///
     /// ```
     /// use kestrel::{Engine, Store, StoreLimits, StoreLimitsBuilder};
