@@ -4,7 +4,8 @@
 //!   WASI program (`_start`) with `ARGS` after its name, or with `--invoke NAME` calls the
 //!   export `NAME` with `ARGS` and prints its results, one per line. WASI preview1 is always
 //!   linked (`kestrel-wasi`), with the host's stdio inherited; the flags mean what
-//!   Wasmtime's do.
+//!   Wasmtime's do. `--fuel N`, `--timeout DURATION` and `--max-memory BYTES` bound the
+//!   program's work, time and memory.
 //! - `kestrel validate FILE` checks a module and prints nothing when it is valid.
 //! - `kestrel wast FILE...` runs spec scripts through the `kestrel-spec-tests` harness.
 //!
@@ -13,7 +14,10 @@
 //! program's `proc_exit` status becomes the process's.
 
 use clap::{Args, Parser, Subcommand};
-use kestrel::{Config, Engine, ErrorKind, ExternType, Func, Linker, Module, Store, Val, ValType};
+use kestrel::{
+    Config, Engine, ErrorKind, ExternType, Func, Linker, Module, Store, StoreLimits,
+    StoreLimitsBuilder, Trap, Val, ValType,
+};
 use kestrel_spec_tests::{EngineKind, RunOptions, ScriptFile, Suite, Totals, run_files};
 use kestrel_wasi::{I32Exit, Raised, WasiCtx, WasiCtxBuilder};
 use std::io::Write;
@@ -53,6 +57,12 @@ enum Command {
     /// WASI preview1 (`wasi_snapshot_preview1`) is provided: the program inherits stdin,
     /// stdout and stderr, sees only the directories granted with --dir and the variables
     /// set with --env, and its proc_exit status becomes kestrel's exit status.
+    ///
+    /// Limits: --fuel N stops the program with a trap once it has executed about N
+    /// WebAssembly operators (exactly the same count on every engine); --timeout DURATION
+    /// stops it with a trap once that much time has passed; --max-memory BYTES makes any
+    /// memory growth beyond BYTES fail (memory.grow returns -1) and refuses modules whose
+    /// memories start larger.
     #[command(after_help = EXIT_STATUS_HELP)]
     Run(RunArgs),
     /// Validates a module; prints nothing and exits 0 when it is valid.
@@ -100,6 +110,17 @@ struct RunArgs {
     /// the interpreter (only later calls of a hot function run compiled code).
     #[arg(long)]
     no_osr: bool,
+    /// Gives the program N units of fuel: each WebAssembly operator costs one (nop, drop,
+    /// block, loop, end, else, return and unreachable are free), and running out traps.
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+    /// Interrupts the program with a trap once DURATION has passed (e.g. `2s`, `500ms`,
+    /// `1m`; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<std::time::Duration>,
+    /// The most bytes any one linear memory may have.
+    #[arg(long, value_name = "BYTES")]
+    max_memory: Option<usize>,
     /// The module to run.
     file: PathBuf,
     /// The program's arguments (after its name), or those of the function called with
@@ -215,6 +236,32 @@ fn read_module(path: &Path) -> Result<Vec<u8>, Failure> {
     wat.encode().map_err(text_error)
 }
 
+/// Parses `--timeout`: a number with an optional unit (`ms`, `s`, `m`, `h`; seconds when
+/// none), possibly fractional.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 2s or 500ms"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(format!("`{text}`: the unit must be ms, s, m or h")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|error| format!("`{text}`: {error}"))
+}
+
+/// What a `kestrel run` store holds: the WASI context and the store's limits.
+struct Host {
+    wasi: WasiCtx,
+    limits: StoreLimits,
+}
+
 /// Tiered-mode settings of `kestrel run`.
 #[derive(Debug, Clone, Copy, Default)]
 struct TieringOptions {
@@ -223,7 +270,16 @@ struct TieringOptions {
 }
 
 fn engine(kind: EngineKind, tiering: TieringOptions) -> Result<Engine, Failure> {
+    engine_with(kind, tiering, |_| {})
+}
+
+fn engine_with(
+    kind: EngineKind,
+    tiering: TieringOptions,
+    configure: impl FnOnce(&mut Config),
+) -> Result<Engine, Failure> {
     let mut config = Config::new();
+    configure(&mut config);
     if kind == EngineKind::Tiered {
         // The spec harness's tiered engine compiles at the first call, for tests; programs
         // get the default thresholds and background compilation.
@@ -264,6 +320,12 @@ fn execution_failure(path: &Path, error: kestrel::Error) -> Failure {
             128u8.saturating_add(raised.0),
         );
     }
+    if error.trap_code() == Some(Trap::Interrupt) {
+        return Failure::Trap(format!(
+            "failed to run main module `{}`: the time limit was reached (--timeout): {error:#}",
+            path.display()
+        ));
+    }
     if error.kind() == ErrorKind::Trap || error.trap_code().is_some() {
         // `{:#}` appends the Wasm backtrace.
         Failure::Trap(format!(
@@ -284,7 +346,11 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         trace: args.trace_tiering,
         no_osr: args.no_osr,
     };
-    let engine = engine(args.engine, tiering)?;
+    let engine = engine_with(args.engine, tiering, |config| {
+        config
+            .consume_fuel(args.fuel.is_some())
+            .epoch_interruption(args.timeout.is_some());
+    })?;
     let module = compile(&engine, path)?;
 
     // Check the call before instantiating, so a usage error never runs the start function.
@@ -315,9 +381,33 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
 
     let wasi = wasi_context(&args)?;
-    let mut store = Store::new(&engine, wasi);
-    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
-    kestrel_wasi::add_to_linker(&mut linker, |wasi| wasi)
+    let mut limits = StoreLimitsBuilder::new();
+    if let Some(bytes) = args.max_memory {
+        limits = limits.memory_size(bytes);
+    }
+    let host = Host {
+        wasi,
+        limits: limits.build(),
+    };
+    let mut store = Store::new(&engine, host);
+    store.limiter(|host| &mut host.limits);
+    if let Some(fuel) = args.fuel {
+        store
+            .set_fuel(fuel)
+            .map_err(|error| Failure::error(format!("--fuel: {error}")))?;
+    }
+    if let Some(timeout) = args.timeout {
+        // The deadline is the next tick, which a timer thread makes when the time is up;
+        // the thread dies with the process.
+        store.set_epoch_deadline(1);
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(timeout);
+            engine.increment_epoch();
+        });
+    }
+    let mut linker: Linker<Host> = Linker::new(&engine);
+    kestrel_wasi::add_to_linker(&mut linker, |host| &mut host.wasi)
         .map_err(|error| Failure::error(format!("cannot define WASI: {error}")))?;
     for preload in &args.preloads {
         let (name, file) = preload
@@ -361,8 +451,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 /// Instantiates `module` (read from `path`): link errors are one clean line, traps in its
 /// start function exit as traps.
 fn instantiate(
-    linker: &Linker<WasiCtx>,
-    store: &mut Store<WasiCtx>,
+    linker: &Linker<Host>,
+    store: &mut Store<Host>,
     module: &Module,
     path: &Path,
 ) -> Result<kestrel::Instance, Failure> {

@@ -289,3 +289,86 @@ fn every_engine_runs_and_traps_alike() {
         "the trap and its backtrace are the same on every engine"
     );
 }
+
+const LIMITS: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "spin") (loop $forever (br $forever)))
+  (func (export "count") (param $n i32) (result i32) (local $i i32)
+    ;; 8 fuel per iteration, then 1 for the final `local.get`.
+    (loop $again
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+
+#[test]
+fn fuel_stops_the_program_at_the_same_point_on_every_engine() {
+    let file = scratch_file("limits-fuel.wat", LIMITS);
+    for engine in ["interp", "jit", "tiered"] {
+        // 10 iterations cost 80, and the final `local.get` 1 more.
+        let output = kestrel(&[
+            "run", "--engine", engine, "--fuel", "81", "--invoke", "count", &file, "10",
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{engine}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stdout(&output), "10\n");
+        let output = kestrel(&[
+            "run", "--engine", engine, "--fuel", "80", "--invoke", "count", &file, "10",
+        ]);
+        assert_eq!(output.status.code(), Some(134), "{engine}");
+        assert!(
+            stderr(&output).contains("all fuel consumed by WebAssembly"),
+            "{engine}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn timeout_interrupts_an_infinite_loop() {
+    let file = scratch_file("limits-timeout.wat", LIMITS);
+    for engine in ["interp", "jit", "tiered"] {
+        let output = kestrel(&[
+            "run",
+            "--engine",
+            engine,
+            "--timeout",
+            "200ms",
+            "--invoke",
+            "spin",
+            &file,
+        ]);
+        assert_eq!(output.status.code(), Some(134), "{engine}");
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains("time limit was reached"),
+            "{engine}: {stderr}"
+        );
+        assert!(stderr.contains("interrupt"), "{engine}: {stderr}");
+    }
+    let output = kestrel(&["run", "--timeout", "soon", "--invoke", "spin", &file]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn max_memory_limits_growth_and_initial_size() {
+    let file = scratch_file("limits-memory.wat", LIMITS);
+    let grow = |delta: &str, limit: &str| {
+        kestrel(&[
+            "run",
+            "--max-memory",
+            limit,
+            "--invoke",
+            "grow",
+            &file,
+            delta,
+        ])
+    };
+    assert_eq!(stdout(&grow("1", "131072")), "1\n");
+    assert_eq!(stdout(&grow("2", "131072")), "-1\n");
+    assert_clean_error(&grow("0", "65535"), "memory minimum size");
+}

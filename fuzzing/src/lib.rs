@@ -89,8 +89,13 @@ pub fn generate_module(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
 
 /// An engine of the given strategy with the default Wasm 2.0 configuration.
 pub fn engine(strategy: Strategy) -> Engine {
+    engine_with_fuel(strategy, false)
+}
+
+/// An engine of the given strategy, metering fuel when `fuel` is set.
+pub fn engine_with_fuel(strategy: Strategy, fuel: bool) -> Engine {
     let mut config = Config::new();
-    config.strategy(strategy);
+    config.strategy(strategy).consume_fuel(fuel);
     Engine::new(&config).expect("the default configuration is valid")
 }
 
@@ -286,6 +291,8 @@ pub struct Harness {
     store: Store<()>,
     instance: Option<Instance>,
     exports: Vec<(String, Extern)>,
+    /// With fuel metering: the fuel given before instantiation and before each call.
+    fuel: Option<u64>,
 }
 
 impl Harness {
@@ -294,9 +301,22 @@ impl Harness {
     /// type. Returns the harness and the instantiation's outcome (which runs the start
     /// function); `Err` when the module does not compile.
     pub fn new(strategy: Strategy, bytes: &[u8]) -> Result<(Harness, Outcome), kestrel::Error> {
-        let engine = engine(strategy);
+        Harness::with_fuel(strategy, bytes, None)
+    }
+
+    /// Like [`Harness::new`], with fuel metering when `fuel` is set: the store gets that
+    /// much fuel before instantiation and again before every call.
+    pub fn with_fuel(
+        strategy: Strategy,
+        bytes: &[u8],
+        fuel: Option<u64>,
+    ) -> Result<(Harness, Outcome), kestrel::Error> {
+        let engine = engine_with_fuel(strategy, fuel.is_some());
         let module = Module::new(&engine, bytes)?;
         let mut store = Store::new(&engine, ());
+        if let Some(fuel) = fuel {
+            store.set_fuel(fuel)?;
+        }
         let mut imports = Vec::new();
         let mut failed = None;
         for import in module.imports() {
@@ -336,6 +356,7 @@ impl Harness {
             store,
             instance,
             exports,
+            fuel,
         };
         Ok((harness, outcome))
     }
@@ -372,6 +393,9 @@ impl Harness {
                 _ => None,
             })
             .expect("an exported function");
+        if let Some(fuel) = self.fuel {
+            self.store.set_fuel(fuel).expect("the engine meters fuel");
+        }
         let ty = func.ty(&self.store);
         let params = call_args(ty.params(), round);
         let mut results: Vec<Val> = ty.results().iter().map(default_val).collect();
@@ -379,6 +403,12 @@ impl Harness {
             Ok(()) => Outcome::Returned(results.iter().map(CanonVal::from).collect()),
             Err(e) => Outcome::of_error(&e),
         }
+    }
+
+    /// The fuel left, with fuel metering.
+    pub fn fuel_left(&self) -> Option<u64> {
+        self.fuel
+            .map(|_| self.store.get_fuel().expect("the engine meters fuel"))
     }
 
     /// The exported globals' values, by export name.
@@ -488,6 +518,13 @@ impl fmt::Display for Divergence {
 /// compared (0 when neither engine compiled or instantiated the module), or the first
 /// divergence.
 pub fn differential(bytes: &[u8]) -> Result<usize, Box<Divergence>> {
+    differential_with_fuel(bytes, None)
+}
+
+/// [`differential`] with fuel metering when `fuel` is set: both engines get `fuel` before
+/// instantiation and before every call, and must also agree on the fuel left after each
+/// step (so on where a run that exhausts it stops).
+pub fn differential_with_fuel(bytes: &[u8], fuel: Option<u64>) -> Result<usize, Box<Divergence>> {
     let diverge = |step: String, interp: String, jit: String| {
         Err(Box::new(Divergence {
             step,
@@ -496,8 +533,8 @@ pub fn differential(bytes: &[u8]) -> Result<usize, Box<Divergence>> {
             wasm: bytes.to_vec(),
         }))
     };
-    let a = Harness::new(Strategy::Interpreter, bytes);
-    let b = Harness::new(Strategy::Jit, bytes);
+    let a = Harness::with_fuel(Strategy::Interpreter, bytes, fuel);
+    let b = Harness::with_fuel(Strategy::Jit, bytes, fuel);
     let ((mut a, outcome_a), (mut b, outcome_b)) = match (a, b) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(a), Err(b)) if a.kind() == b.kind() => return Ok(0),
@@ -514,6 +551,13 @@ pub fn differential(bytes: &[u8]) -> Result<usize, Box<Divergence>> {
             "instantiate".into(),
             format!("{outcome_a:?}"),
             format!("{outcome_b:?}"),
+        );
+    }
+    if a.fuel_left() != b.fuel_left() {
+        return diverge(
+            "fuel left after instantiation".into(),
+            format!("{:?}", a.fuel_left()),
+            format!("{:?}", b.fuel_left()),
         );
     }
     compare_state(&mut a, &mut b, "instantiation").map_err(|(step, x, y)| {
@@ -537,6 +581,13 @@ pub fn differential(bytes: &[u8]) -> Result<usize, Box<Divergence>> {
                 format!("call {name}"),
                 format!("{outcome_a:?}"),
                 format!("{outcome_b:?}"),
+            );
+        }
+        if a.fuel_left() != b.fuel_left() {
+            return diverge(
+                format!("fuel left after call {name}"),
+                format!("{:?}", a.fuel_left()),
+                format!("{:?}", b.fuel_left()),
             );
         }
         compare_state(&mut a, &mut b, &format!("call {name}")).map_err(|(step, x, y)| {

@@ -4,7 +4,9 @@
 //! would feed its own; `KESTREL_FUZZ_ITERS=N` runs N instead (for a longer local soak).
 
 use arbitrary::Unstructured;
-use kestrel_fuzzing::{Seeds, differential, execute, generate_module, validate, validate_input};
+use kestrel_fuzzing::{
+    Seeds, differential, differential_with_fuel, execute, generate_module, validate, validate_input,
+};
 
 /// Iterations per target: `KESTREL_FUZZ_ITERS` or `default`.
 fn iterations(default: u64) -> u64 {
@@ -70,5 +72,26 @@ fn interp_and_jit_agree() {
         }
     }
     eprintln!("differential: {generated} modules, {calls} calls compared");
+    assert!(calls > 0, "no call was compared");
+}
+
+#[test]
+fn interp_and_jit_consume_the_same_fuel() {
+    let mut seeds = Seeds::new(0x6675_656c);
+    let (mut generated, mut calls) = (0, 0);
+    for i in 0..iterations(1000) {
+        let data = input(&mut seeds);
+        let Ok(bytes) = generate_module(&mut Unstructured::new(&data)) else {
+            continue;
+        };
+        generated += 1;
+        // Little fuel, varying per module, so many runs stop partway.
+        let fuel = seeds.next_u64() % 2_000;
+        match differential_with_fuel(&bytes, Some(fuel)) {
+            Ok(n) => calls += n,
+            Err(divergence) => panic!("iteration {i} with {fuel} fuel: {divergence}"),
+        }
+    }
+    eprintln!("differential with fuel: {generated} modules, {calls} calls compared");
     assert!(calls > 0, "no call was compared");
 }

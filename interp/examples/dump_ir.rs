@@ -7,7 +7,8 @@ fn main() {
     let bytes = wat::parse_file(&path).expect("readable module");
     let info = kestrel_parser::parse(bytes, &Features::default()).expect("valid module");
     for index in info.num_imported_functions..info.functions.len() as u32 {
-        let func = kestrel_interp::translate::translate(&info, index).expect("valid module");
+        let func = kestrel_interp::translate::translate(&info, index, Default::default())
+            .expect("valid module");
         println!(
             "func {index}: locals {} frame {} constants {:?}",
             func.num_locals, func.frame_size, func.constants

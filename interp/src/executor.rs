@@ -84,7 +84,7 @@ impl ModuleCode {
     fn function(&self, module: &RuntimeModule, index: u32) -> Result<&CompiledFunc, Trap> {
         let defined = (index - module.info.num_imported_functions) as usize;
         self.functions[defined]
-            .get_or_init(|| translate(&module.info, index))
+            .get_or_init(|| translate(&module.info, index, module.instrumentation))
             .as_ref()
             .map_err(|error| Trap::host(error.0.clone().into()))
     }
@@ -754,6 +754,16 @@ fn run<const TIERING: bool>(
                             .unwrap_or(TrapCode::Unreachable);
                         trap!(code);
                     }
+                    Op::ConsumeFuel { amount } => {
+                        if !store.consume_fuel(u64::from(amount)) {
+                            trap!(TrapCode::OutOfFuel);
+                        }
+                    }
+                    Op::CheckEpoch {} => {
+                        if store.epoch_deadline_reached() {
+                            trap!(TrapCode::Interrupt);
+                        }
+                    }
                     Op::Select {
                         dst,
                         condition,
@@ -895,14 +905,13 @@ fn run<const TIERING: bool>(
                     }
                     Op::MemoryGrow { dst, delta, memory } => {
                         let id = instance_entity!().memories[memory as usize];
-                        let memory = store.memory_mut(id);
-                        let memory64 = memory.ty().memory64;
+                        let memory64 = store.memory(id).ty().memory64;
                         let delta = if memory64 {
                             get!(delta)
                         } else {
                             get!(delta) as u32 as u64
                         };
-                        let result = match memory.grow(delta) {
+                        let result = match store.grow_memory(data, id, delta) {
                             Some(old) => old,
                             None if memory64 => u64::MAX,
                             None => u32::MAX as u64,
@@ -992,7 +1001,7 @@ fn run<const TIERING: bool>(
                         let id = instance_entity!().tables[table as usize];
                         let (init, delta) =
                             (get!(operands), get!(Slot(operands.0 + 1)) as u32 as u64);
-                        let result = store.table_mut(id).grow(delta, init);
+                        let result = store.grow_table(data, id, delta, init);
                         set!(dst, result.map_or(u32::MAX as u64, |old| old));
                     }
                     Op::TableFill { operands, table } => {

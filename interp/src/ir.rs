@@ -430,6 +430,11 @@ define_ops! {
         SelectOperand { if_false: Slot }
         /// Stops with a trap.
         Trap { code: u32 }
+        /// Charges `amount` fuel (the cost of the region it starts), or traps with
+        /// `OutOfFuel` when less is left; see `kestrel_vm::instrument`.
+        ConsumeFuel { amount: u32 }
+        /// Traps with `Interrupt` when the engine's epoch has reached the store's deadline.
+        CheckEpoch {}
         /// Unconditional jump.
         Branch { target: Target }
         /// Jump when `condition != 0`.

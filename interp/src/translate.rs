@@ -11,6 +11,9 @@
 //! Temporaries' slots depend on the size of the constant pool, known only at the end, so
 //! they are emitted with [`TEMPORARY_MARK`] set and relocated in a final pass.
 //!
+//! Fuel charges (`ConsumeFuel`) and epoch checks (`CheckEpoch`) go where
+//! `kestrel_vm::instrument::Meter` says, as in the JIT, so both tiers consume the same fuel.
+//!
 //! The function was validated when its module was loaded; a malformed body here is a bug,
 //! reported as an error rather than a panic.
 
@@ -18,6 +21,7 @@ use crate::ir::{Op, Slot, Target};
 use kestrel_parser::wasmparser::{self, BlockType, Operator};
 use kestrel_parser::{ModuleInfo, ValType};
 use kestrel_vm::TrapCode;
+use kestrel_vm::instrument::{Instrumentation, Meter, Probe};
 use std::collections::HashMap;
 
 /// Temporaries are numbered from this mark until relocation.
@@ -133,8 +137,13 @@ struct Translator<'a> {
     loops: Vec<LoopHeader>,
 }
 
-/// Translates defined function `index` of `info`.
-pub fn translate(info: &ModuleInfo, index: u32) -> Result<CompiledFunc, TranslationError> {
+/// Translates defined function `index` of `info`, with the fuel charges and epoch checks
+/// `instrumentation` asks for.
+pub fn translate(
+    info: &ModuleInfo,
+    index: u32,
+    instrumentation: Instrumentation,
+) -> Result<CompiledFunc, TranslationError> {
     let body = info.function_body(index);
     let ty = info.function_type(index);
     let bytes = &info.bytes[body.range.clone()];
@@ -176,9 +185,14 @@ pub fn translate(info: &ModuleInfo, index: u32) -> Result<CompiledFunc, Translat
         loops_seen: 0,
         loops: Vec::new(),
     };
+    let mut meter = Meter::new(instrumentation, &body).map_err(error)?;
     let mut operators = body.get_operators_reader().map_err(error)?;
     while !operators.eof() {
         let operator = operators.read().map_err(error)?;
+        let probe = meter.before(&operator);
+        if probe != Probe::default() && translator.reachable {
+            translator.probe(probe)?;
+        }
         translator.operator(operator)?;
         if translator.control.is_empty() {
             break;
@@ -229,6 +243,20 @@ impl Translator<'_> {
             constants: self.constants.into(),
             loops: self.loops.into(),
         }
+    }
+
+    /// Emits an epoch check and a fuel charge, in that order (see
+    /// `kestrel_vm::instrument`).
+    fn probe(&mut self, probe: Probe) -> Result<(), TranslationError> {
+        if probe.check_epoch {
+            self.emit(Op::CheckEpoch {});
+        }
+        if probe.fuel > 0 {
+            let amount = u32::try_from(probe.fuel)
+                .map_err(|_| unsupported("a straight-line region costing more than 2^32 fuel"))?;
+            self.emit(Op::ConsumeFuel { amount });
+        }
+        Ok(())
     }
 
     // ----- value stack -----

@@ -304,6 +304,7 @@ fn compile_uncached(
         frontend_config: isa.frontend_config(),
         direct_calls: only.is_none(),
         osr_loop,
+        instrumentation: module.instrumentation,
     };
     let (first, count) = match only {
         None => (0, info.function_bodies.len()),

@@ -293,6 +293,29 @@ unsafe fn with_store<R>(on_panic: R, body: impl FnOnce(&mut StoreOpaque) -> R) -
     }
 }
 
+/// Like [`with_store`], with the embedder's data too (for the store's limiter).
+///
+/// # Safety
+///
+/// As for [`with_store`].
+unsafe fn with_store_and_data<R>(
+    on_panic: R,
+    body: impl FnOnce(&mut StoreOpaque, &mut dyn Any) -> R,
+) -> R {
+    // SAFETY: we are in a libcall.
+    let activation = unsafe { current() };
+    // SAFETY: the activation's store and data pointers are exclusively ours while compiled
+    // code is suspended (module docs), and they point at distinct objects.
+    let (store, data) = unsafe { (&mut *activation.store, &mut *activation.data) };
+    match catch_unwind(AssertUnwindSafe(|| body(store, data))) {
+        Ok(result) => result,
+        Err(payload) => {
+            activation.panic.get_or_insert(payload);
+            on_panic
+        }
+    }
+}
+
 fn status_of(result: Result<(), TrapCode>) -> u32 {
     match result {
         Ok(()) => Status::Ok.encode(),
@@ -305,9 +328,9 @@ pub(crate) unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, 
     let instance = unsafe { instance_of(vmctx) };
     // SAFETY: a libcall.
     unsafe {
-        with_store(u64::MAX, |store| {
+        with_store_and_data(u64::MAX, |store, data| {
             let id = store.instance(instance).memories[memory as usize];
-            store.memory_mut(id).grow(delta).unwrap_or(u64::MAX)
+            store.grow_memory(data, id, delta).unwrap_or(u64::MAX)
         })
     }
 }
@@ -389,9 +412,9 @@ pub(crate) unsafe extern "C" fn table_grow(
     let instance = unsafe { instance_of(vmctx) };
     // SAFETY: a libcall.
     unsafe {
-        with_store(u64::MAX, |store| {
+        with_store_and_data(u64::MAX, |store, data| {
             let id = store.instance(instance).tables[table as usize];
-            store.table_mut(id).grow(delta, init).unwrap_or(u64::MAX)
+            store.grow_table(data, id, delta, init).unwrap_or(u64::MAX)
         })
     }
 }

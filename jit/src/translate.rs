@@ -29,6 +29,14 @@
 //! straight to one shared block: a block with thousands of predecessors (and a parameter)
 //! makes register allocation superlinear on large functions (seconds instead of tenths).
 //!
+//! With fuel metering or epoch interruption, `kestrel_vm::instrument::Meter` says before
+//! which operators to charge fuel (an inline check and subtract, trapping `OutOfFuel`
+//! before the region runs, on a variable that holds the fuel left in a register: it is
+//! loaded from `VMStoreContext::fuel` on entry and after every call, and stored back
+//! before every call and return and on every path that unwinds) and check the epoch (an atomic load through
+//! `VMStoreContext::epoch_counter`, trapping `Interrupt`): the same places as the
+//! interpreter, so both tiers consume exactly the same fuel.
+//!
 //! Instance state is read only through `VMContext` (see `kestrel_vm::offsets`). Loads of
 //! pointers that never change after instantiation are marked read-only so Cranelift can
 //! share and hoist them; memory and table definitions are reloaded after every call.
@@ -49,6 +57,7 @@ use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kestrel_parser::wasmparser::{self, BlockType, MemArg, Operator};
 use kestrel_parser::{FuncIndex, ModuleInfo};
+use kestrel_vm::instrument::{Instrumentation, Meter, Probe};
 use kestrel_vm::offsets::offset;
 use kestrel_vm::{TrapCode, TypeId};
 use std::collections::HashMap;
@@ -68,6 +77,8 @@ pub(crate) struct ModuleEnv<'a> {
     /// Translate an on-stack-replacement entry for the loop with this ordinal instead of
     /// the function's normal entry (see [`translate`]).
     pub osr_loop: Option<u32>,
+    /// Fuel charges and epoch checks to add (the module's `RuntimeModule::instrumentation`).
+    pub instrumentation: Instrumentation,
 }
 
 /// Translates defined function `index` into `func`.
@@ -249,11 +260,18 @@ pub(crate) fn translate(
         readonly: MemFlagsData::trusted().with_readonly().with_can_move(),
         bounds: HashMap::new(),
         bounds_log: Vec::new(),
+        fuel: None,
     };
+    translator.load_fuel_on_entry();
 
+    let mut meter = Meter::new(env.instrumentation, &body).map_err(error)?;
     let mut operators = body.get_operators_reader().map_err(error)?;
     while !translator.control.is_empty() {
         let operator = operators.read().map_err(error)?;
+        let probe = meter.before(&operator);
+        if probe != Probe::default() && translator.reachable {
+            translator.probe(probe);
+        }
         translator.operator(operator)?;
     }
     if translator.osr.as_ref().is_some_and(|osr| !osr.entered) {
@@ -416,6 +434,11 @@ struct Translator<'a, 'b> {
     bounds: HashMap<(u32, Value), u64>,
     /// Undo log of `bounds`: each entry's key and previous value.
     bounds_log: Vec<((u32, Value), Option<u64>)>,
+    /// With fuel metering: the fuel left, kept in a variable (a register) while this
+    /// function runs. `VMStoreContext::fuel` is the truth whenever other code may run or
+    /// look: the variable is stored there before every call and return and on every path
+    /// that unwinds, and reloaded after every call.
+    fuel: Option<Variable>,
 }
 
 impl Translator<'_, '_> {
@@ -557,6 +580,8 @@ impl Translator<'_, '_> {
     fn finish(mut self, results: &[Type]) {
         for (block, code) in std::mem::take(&mut self.trap_sites) {
             self.builder.switch_to_block(block);
+            self.builder.seal_block(block);
+            self.store_fuel();
             let status = self
                 .builder
                 .ins()
@@ -566,6 +591,10 @@ impl Translator<'_, '_> {
         }
         for block in std::mem::take(&mut self.status_sites) {
             self.builder.switch_to_block(block);
+            self.builder.seal_block(block);
+            // After a call the variable was reloaded, so this keeps the callee's count;
+            // after a trapping libcall it records this function's charges.
+            self.store_fuel();
             let status = self.builder.block_params(block)[0];
             let unwind = self.unwind_block();
             self.builder.ins().jump(unwind, &[BlockArg::Value(status)]);
@@ -584,6 +613,100 @@ impl Translator<'_, '_> {
         }
         self.builder.seal_all_blocks();
         self.builder.finalize(self.env.frontend_config);
+    }
+
+    // ----- fuel and epochs (see `kestrel_vm::instrument`) -----
+
+    /// Emits an epoch check and a fuel charge, in that order, exactly where the interpreter
+    /// does.
+    fn probe(&mut self, probe: Probe) {
+        if probe.check_epoch {
+            self.check_epoch();
+        }
+        if probe.fuel > 0 {
+            self.consume_fuel(probe.fuel);
+        }
+    }
+
+    /// Traps with `Interrupt` when `*store.epoch_counter >= store.epoch_deadline`.
+    fn check_epoch(&mut self) {
+        let store = self.vmctx_field(offset::VMCTX_STORE);
+        let pointer = self.pointer();
+        let counter = self.builder.ins().load(
+            pointer,
+            self.readonly,
+            store,
+            offset::STORE_EPOCH_COUNTER as i32,
+        );
+        // Atomic, so that it is never hoisted out of a loop or merged with an earlier read:
+        // another thread advances the epoch.
+        let epoch = self
+            .builder
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), counter);
+        let deadline = self.builder.ins().load(
+            types::I64,
+            self.vmctx_flags,
+            store,
+            offset::STORE_EPOCH_DEADLINE as i32,
+        );
+        let reached = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        self.trap_if(reached, TrapCode::Interrupt);
+    }
+
+    /// Subtracts `cost` from the fuel left, or traps with `OutOfFuel` (the fuel unchanged)
+    /// when less is left.
+    fn consume_fuel(&mut self, cost: u64) {
+        let var = self
+            .fuel
+            .expect("fuel metering declares the variable on entry");
+        let fuel = self.builder.use_var(var);
+        let cost = cost as i64;
+        let short = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::SignedLessThan, fuel, cost);
+        self.trap_if(short, TrapCode::OutOfFuel);
+        let left = self.builder.ins().iadd_imm_s(fuel, -cost);
+        self.builder.def_var(var, left);
+    }
+
+    /// With fuel metering, declares the fuel variable and loads it from the store.
+    fn load_fuel_on_entry(&mut self) {
+        if self.env.instrumentation.fuel {
+            self.fuel = Some(self.builder.declare_var(types::I64));
+            self.reload_fuel();
+        }
+    }
+
+    /// Reloads the fuel variable from `VMStoreContext::fuel` (after a call, whose callee
+    /// may have charged fuel or a host function set it).
+    fn reload_fuel(&mut self) {
+        if let Some(var) = self.fuel {
+            let store = self.vmctx_field(offset::VMCTX_STORE);
+            let fuel = self.builder.ins().load(
+                types::I64,
+                self.vmctx_flags,
+                store,
+                offset::STORE_FUEL as i32,
+            );
+            self.builder.def_var(var, fuel);
+        }
+    }
+
+    /// Stores the fuel variable to `VMStoreContext::fuel` (before a call or return, and
+    /// when unwinding).
+    fn store_fuel(&mut self) {
+        if let Some(var) = self.fuel {
+            let store = self.vmctx_field(offset::VMCTX_STORE);
+            let fuel = self.builder.use_var(var);
+            self.builder
+                .ins()
+                .store(self.vmctx_flags, fuel, store, offset::STORE_FUEL as i32);
+        }
     }
 
     // ----- references to other code -----
@@ -771,6 +894,9 @@ impl Translator<'_, '_> {
         osr.entered = true;
         let (state, dispatch) = (osr.state, osr.dispatch);
         self.builder.switch_to_block(dispatch);
+        // The fuel variable was loaded in the unreachable normal start; this path loads
+        // it too.
+        self.reload_fuel();
         let flags = MemFlagsData::trusted();
         let mut loaded = Vec::with_capacity(types.len());
         for (position, ty) in types.iter().enumerate() {
@@ -899,6 +1025,7 @@ impl Translator<'_, '_> {
     }
 
     fn return_values(&mut self, values: &[Value]) {
+        self.store_fuel();
         let mut returns = vec![self.iconst32(Status::Ok.encode())];
         match &self.osr {
             None => returns.extend_from_slice(values),
@@ -1004,8 +1131,10 @@ impl Translator<'_, '_> {
             let callee = self.defined_function(index)?;
             let mut all = vec![self.vmctx];
             all.extend_from_slice(&args);
+            self.store_fuel();
             let call = self.builder.ins().call(callee, &all);
             let results = self.builder.inst_results(call).to_vec();
+            self.reload_fuel();
             self.check_status(results[0]);
             results[1..].to_vec()
         };
@@ -1072,6 +1201,7 @@ impl Translator<'_, '_> {
         let native = self.builder.create_block();
         let slow = self.builder.create_block();
         let merge = self.block_with_params(&result_types);
+        self.store_fuel();
         self.builder.ins().brif(code, native, &[], slow, &[]);
 
         self.builder.switch_to_block(native);
@@ -1087,6 +1217,7 @@ impl Translator<'_, '_> {
         all.extend_from_slice(args);
         let call = self.builder.ins().call_indirect(signature, code, &all);
         let results = self.builder.inst_results(call).to_vec();
+        self.reload_fuel();
         self.check_status(results[0]);
         let merge_args = Self::block_args(&results[1..]);
         self.builder.ins().jump(merge, &merge_args);
@@ -1107,7 +1238,9 @@ impl Translator<'_, '_> {
         let values = self.builder.ins().stack_addr(pointer, slot, 0);
         let func_id = self.builder.ins().ireduce(types::I32, func_id);
         let len = self.iconst64(slots as u64);
-        self.call_trapping_libcall(Libcall::CallFunc, &[func_id, values, len]);
+        let status = self.call_libcall(Libcall::CallFunc, &[func_id, values, len])[0];
+        self.reload_fuel();
+        self.check_status(status);
         let mut results = Vec::new();
         for (index, ty) in result_types.iter().enumerate() {
             results.push(

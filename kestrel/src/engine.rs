@@ -5,9 +5,11 @@
 //! of different engines never mix: instantiating across engines is a usage error.
 
 use crate::{Error, Features, Result};
+use kestrel_vm::Instrumentation;
 use kestrel_vm::{MemoryConfig, StackLimits, TypeRegistry};
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How Wasm code is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +79,7 @@ pub struct Config {
     pub(crate) memory: MemoryConfig,
     pub(crate) strategy: Strategy,
     pub(crate) tiering: TieringConfig,
+    pub(crate) instrumentation: Instrumentation,
 }
 
 impl Default for Config {
@@ -89,6 +92,7 @@ impl Default for Config {
             memory: MemoryConfig::default(),
             strategy: Strategy::default(),
             tiering: TieringConfig::default(),
+            instrumentation: Instrumentation::default(),
         }
     }
 }
@@ -164,6 +168,28 @@ impl Config {
         self
     }
 
+    /// Fuel metering (off by default): every store starts with no fuel, which
+    /// [`Store::set_fuel`](crate::Store::set_fuel) provides; Wasm consumes one unit per
+    /// operator (`nop`, `drop`, `block`, `loop`, `unreachable`, `return`, `else` and `end`
+    /// are free) and traps with [`Trap::OutOfFuel`](crate::Trap::OutOfFuel) when it runs
+    /// out. Every strategy consumes exactly the same fuel for the same execution, so a
+    /// program runs out at the same point on every engine. Fuel is charged per
+    /// straight-line region before the region runs (see `kestrel_vm::instrument`).
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Config {
+        self.instrumentation.fuel = enable;
+        self
+    }
+
+    /// Epoch interruption (off by default): Wasm checks, at every function entry and loop
+    /// iteration, whether the engine's epoch ([`Engine::increment_epoch`]) has reached the
+    /// store's deadline ([`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline)),
+    /// and traps with [`Trap::Interrupt`](crate::Trap::Interrupt) if so. Unlike Wasmtime, a
+    /// store starts with no deadline (not an immediate one).
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Config {
+        self.instrumentation.epochs = enable;
+        self
+    }
+
     /// Which tier executes Wasm code.
     pub fn strategy(&mut self, strategy: Strategy) -> &mut Config {
         self.strategy = strategy;
@@ -215,6 +241,8 @@ pub struct Engine {
 struct EngineInner {
     config: Config,
     registry: Arc<TypeRegistry>,
+    /// The epoch of epoch interruption; every store of the engine reads it.
+    epoch: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -237,6 +265,7 @@ impl Engine {
             inner: Arc::new(EngineInner {
                 config,
                 registry: Arc::new(TypeRegistry::default()),
+                epoch: Arc::new(AtomicU64::new(0)),
             }),
         }
     }
@@ -244,6 +273,18 @@ impl Engine {
     /// Whether `a` and `b` are clones of one engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// Advances the epoch by one. Callable from any thread (a timer, a watchdog): Wasm
+    /// running in a store of this engine whose deadline the epoch reaches traps with
+    /// [`Trap::Interrupt`](crate::Trap::Interrupt) at its next check. Has an effect only
+    /// with [`Config::epoch_interruption`].
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn epoch_counter(&self) -> &Arc<AtomicU64> {
+        &self.inner.epoch
     }
 
     pub(crate) fn config(&self) -> &Config {

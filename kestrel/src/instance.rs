@@ -155,6 +155,10 @@ pub(crate) fn instantiate<T: 'static>(
              with different engines",
         ));
     }
+    context
+        .opaque
+        .check_instantiation_limits(context.data, module.info())
+        .map_err(Error::resource)?;
     let id = kestrel_vm::instantiate(context.opaque, module.runtime(), imports)?;
     crate::tier::instantiated(context.opaque, id);
     if let Some(start) = module.info().start {

@@ -48,6 +48,7 @@
 //! | [`Extern`], [`ExternType`] | Any importable/exportable item, and its type. |
 //! | [`Val`], [`ExternRef`] | A dynamically typed value; a host value Wasm can hold. |
 //! | [`Error`], [`ErrorKind`], [`Trap`] | The one error type, its broad kind, and trap codes. |
+//! | [`StoreLimits`], [`StoreLimitsBuilder`] | How much memory, how many tables and instances a store may have ([`Store::limiter`]); fuel ([`Store::set_fuel`]) and epoch deadlines ([`Store::set_epoch_deadline`]) bound how long Wasm runs. |
 //!
 //! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Instance`], [`ExternRef`]) are
 //! small `Copy` values that are valid only with the store that made them; using one with
@@ -60,6 +61,7 @@ mod externals;
 mod func;
 mod global;
 mod instance;
+mod limits;
 mod linker;
 mod memory;
 mod module;
@@ -75,6 +77,7 @@ pub use externals::Extern;
 pub use func::{Func, IntoFunc};
 pub use global::Global;
 pub use instance::Instance;
+pub use limits::{StoreLimits, StoreLimitsBuilder};
 pub use linker::Linker;
 pub use memory::Memory;
 pub use module::{ExportType, ExternType, ImportType, Module};

@@ -25,6 +25,10 @@ impl Memory {
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let context = store.as_context_mut();
         check_type(&ty)?;
+        context
+            .opaque
+            .check_memory_limits(context.data, &ty)
+            .map_err(Error::resource)?;
         let memory = LinearMemory::new(ty, &context.opaque.memory_config)
             .map_err(|error| Error::resource(error.0))?;
         Ok(Memory {
@@ -111,10 +115,10 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let context = store.as_context_mut();
         assert_same_store(self.store, context.opaque.id());
+        assert_same_store(self.store, context.opaque.id());
         context
             .opaque
-            .memory_mut(self.id)
-            .grow(delta)
+            .grow_memory(context.data, self.id, delta)
             .ok_or_else(|| Error::resource(format!("failed to grow memory by {delta} pages")))
     }
 

@@ -48,7 +48,8 @@ impl Module {
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Module> {
         let info = kestrel_parser::parse(binary, &engine.config().features)?;
         check_boundary_types(&info)?;
-        let runtime = RuntimeModule::new(Arc::new(info), engine.registry());
+        let mut runtime = RuntimeModule::new(Arc::new(info), engine.registry());
+        runtime.instrumentation = engine.config().instrumentation;
         crate::tier::prepare_module(engine.config(), &runtime)?;
         Ok(Module {
             inner: Arc::new(ModuleInner {

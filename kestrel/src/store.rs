@@ -32,6 +32,8 @@ impl<T: 'static> Store<T> {
             config.stack_limits,
         );
         opaque.tiering = crate::tier::store_tiering(config);
+        opaque.set_epoch_counter(engine.epoch_counter().clone());
+        opaque.instrumentation = config.instrumentation;
         Store {
             opaque,
             data,
@@ -68,6 +70,75 @@ impl<T: 'static> Store<T> {
     pub fn on_stack_replacements(&self) -> u64 {
         self.opaque.on_stack_replacements
     }
+
+    /// Sets the fuel left to `fuel` (at most `i64::MAX`).
+    ///
+    /// Fails with [`ErrorKind::Usage`](crate::ErrorKind::Usage) unless the engine was
+    /// configured with [`Config::consume_fuel`](crate::Config::consume_fuel).
+    pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
+        set_fuel(&mut self.opaque, fuel)
+    }
+
+    /// The fuel left.
+    ///
+    /// Fails with [`ErrorKind::Usage`](crate::ErrorKind::Usage) unless the engine was
+    /// configured with [`Config::consume_fuel`](crate::Config::consume_fuel).
+    pub fn get_fuel(&self) -> crate::Result<u64> {
+        get_fuel(&self.opaque)
+    }
+
+    /// Makes Wasm trap with [`Trap::Interrupt`](crate::Trap::Interrupt) once the engine's
+    /// epoch is `ticks` past its current value (with
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption)). A trap does not
+    /// move the deadline: set a new one before running Wasm in the store again.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let deadline = self.opaque.epoch().saturating_add(ticks);
+        self.opaque.set_epoch_deadline(deadline);
+    }
+
+    /// Installs the store's resource limits: `limiter` finds them in the store's data, and
+    /// is asked whenever a memory or table grows or is made and whenever a module is
+    /// instantiated (Wasmtime's `Store::limiter` with [`StoreLimits`](crate::StoreLimits)).
+    /// A store without a limiter has no limits beyond the memories' and tables' own
+    /// maximums; changes to the limits in the data take effect at the next check.
+    ///
+    /// ```
+    /// use kestrel::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+    /// struct State { limits: StoreLimits }
+    /// let limits = StoreLimitsBuilder::new().memory_size(1 << 20).instances(4).build();
+    /// let mut store = Store::new(&Engine::default(), State { limits });
+    /// store.limiter(|state| &mut state.limits);
+    /// ```
+    pub fn limiter(
+        &mut self,
+        mut limiter: impl FnMut(&mut T) -> &mut crate::StoreLimits + Send + Sync + 'static,
+    ) {
+        self.opaque.limiter = Some(Box::new(move |data: &mut dyn std::any::Any| {
+            limiter(
+                data.downcast_mut::<T>()
+                    .expect("a store's data has the store's type"),
+            )
+        }));
+    }
+}
+
+fn set_fuel(opaque: &mut StoreOpaque, fuel: u64) -> crate::Result<()> {
+    if !opaque.instrumentation.fuel {
+        return Err(crate::Error::usage(
+            "fuel is not configured in this store's engine (Config::consume_fuel)",
+        ));
+    }
+    opaque.set_fuel(fuel);
+    Ok(())
+}
+
+fn get_fuel(opaque: &StoreOpaque) -> crate::Result<u64> {
+    if !opaque.instrumentation.fuel {
+        return Err(crate::Error::usage(
+            "fuel is not configured in this store's engine (Config::consume_fuel)",
+        ));
+    }
+    Ok(opaque.fuel())
 }
 
 impl<T: fmt::Debug + 'static> fmt::Debug for Store<T> {
@@ -138,6 +209,23 @@ impl<T: 'static> Caller<'_, T> {
     /// The embedder's data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         self.data
+    }
+
+    /// The fuel left (see [`Store::get_fuel`]).
+    pub fn get_fuel(&self) -> crate::Result<u64> {
+        get_fuel(self.opaque)
+    }
+
+    /// Sets the fuel left (see [`Store::set_fuel`]).
+    pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
+        set_fuel(self.opaque, fuel)
+    }
+
+    /// Sets the epoch deadline `ticks` past the current epoch (see
+    /// [`Store::set_epoch_deadline`]).
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let deadline = self.opaque.epoch().saturating_add(ticks);
+        self.opaque.set_epoch_deadline(deadline);
     }
 
     /// An export of the calling instance (typically its `"memory"`); `None` when the host

@@ -45,6 +45,10 @@ impl Table {
             ));
         }
         let init = element_raw(context.opaque, element, init)?;
+        context
+            .opaque
+            .check_table_limits(context.data, &ty)
+            .map_err(Error::resource)?;
         let table = kestrel_vm::Table::new(ty, init).map_err(Error::resource)?;
         Ok(Table {
             store: context.opaque.id(),
@@ -114,10 +118,10 @@ impl Table {
         let context = store.as_context_mut();
         let element = ValType::Ref(self.entity(context.opaque).ty().element_type);
         let raw = element_raw(context.opaque, element, init)?;
+        assert_same_store(self.store, context.opaque.id());
         context
             .opaque
-            .table_mut(self.id)
-            .grow(delta, raw)
+            .grow_table(context.data, self.id, delta, raw)
             .ok_or_else(|| Error::resource(format!("failed to grow table by {delta} elements")))
     }
 

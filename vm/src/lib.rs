@@ -10,6 +10,7 @@
 
 pub mod bulk;
 pub mod instance;
+pub mod instrument;
 pub mod memory;
 pub mod numeric;
 pub mod offsets;
@@ -20,6 +21,7 @@ pub mod types;
 pub mod value;
 
 pub use instance::{Extern, InstantiationError, instantiate};
+pub use instrument::Instrumentation;
 pub use memory::{LinearMemory, MemoryConfig};
 pub use store::*;
 pub use table::Table;

@@ -12,6 +12,9 @@
 //!   store ──────▶ VMStoreContext (one per store, StoreOpaque::vm_store)
 //!   │               stack_limit          lowest stack address compiled code may use
 //!   │               func_refs[FuncId] ─▶ VMFuncRef { native_call, vmctx, type_id }
+//!   │               fuel                 fuel left (fuel metering, see `instrument`)
+//!   │               epoch_counter ─────▶ the engine's epoch (an AtomicU64)
+//!   │               epoch_deadline       the epoch at which Wasm is interrupted
 //!   memories[i] ─▶ VMMemoryDefinition { base, current_length }   (LinearMemory, boxed)
 //!   tables[i] ───▶ VMTableDefinition { base, current_elements }   (Table, boxed)
 //!   globals[i] ──▶ VMGlobal { bits }                               (GlobalCell)
@@ -87,6 +90,16 @@ pub struct VMStoreContext {
     /// `StoreOpaque::func_refs`, refreshed whenever a function is added.
     pub func_refs: *const VMFuncRef,
     pub func_refs_len: usize,
+    /// Fuel left, when the engine meters fuel (see [`crate::instrument`]): each metered
+    /// region subtracts its cost before it runs, and traps instead when the result would be
+    /// negative. Never negative.
+    pub fuel: i64,
+    /// The engine's epoch counter (or the store's own when the engine gave none); always a
+    /// valid pointer, read with an atomic load.
+    pub epoch_counter: *const std::sync::atomic::AtomicU64,
+    /// With epoch interruption, Wasm traps with `Interrupt` at a check when
+    /// `*epoch_counter >= epoch_deadline`.
+    pub epoch_deadline: u64,
 }
 
 /// The per-instance context compiled code receives as its first argument. Owned by the
@@ -143,6 +156,9 @@ pub mod offset {
     pub const STORE_STACK_LIMIT: usize = offset_of!(VMStoreContext, stack_limit);
     pub const STORE_FUNC_REFS: usize = offset_of!(VMStoreContext, func_refs);
     pub const STORE_FUNC_REFS_LEN: usize = offset_of!(VMStoreContext, func_refs_len);
+    pub const STORE_FUEL: usize = offset_of!(VMStoreContext, fuel);
+    pub const STORE_EPOCH_COUNTER: usize = offset_of!(VMStoreContext, epoch_counter);
+    pub const STORE_EPOCH_DEADLINE: usize = offset_of!(VMStoreContext, epoch_deadline);
     pub const VMCTX_STORE: usize = offset_of!(VMContext, store);
     pub const VMCTX_MEMORIES: usize = offset_of!(VMContext, memories);
     pub const VMCTX_TABLES: usize = offset_of!(VMContext, tables);
@@ -177,7 +193,10 @@ mod tests {
         assert_eq!(offset::STORE_STACK_LIMIT, 0);
         assert_eq!(offset::STORE_FUNC_REFS, 8);
         assert_eq!(offset::STORE_FUNC_REFS_LEN, 16);
-        assert_eq!(std::mem::size_of::<VMStoreContext>(), 24);
+        assert_eq!(offset::STORE_FUEL, 24);
+        assert_eq!(offset::STORE_EPOCH_COUNTER, 32);
+        assert_eq!(offset::STORE_EPOCH_DEADLINE, 40);
+        assert_eq!(std::mem::size_of::<VMStoreContext>(), 48);
         assert_eq!(offset::VMCTX_STORE, 0);
         assert_eq!(offset::VMCTX_MEMORIES, 8);
         assert_eq!(offset::VMCTX_TABLES, 16);

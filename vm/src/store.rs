@@ -9,6 +9,7 @@
 //! host functions receive both as two disjoint borrows ([`HostContext`]), which is how a tier
 //! can call a host function while keeping no Rust reference into the store alive.
 
+use crate::instrument::Instrumentation;
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::offsets::{
     VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
@@ -342,6 +343,9 @@ pub struct RuntimeModule {
     /// `type_ids[i]` is the canonical id of `info.types[i]`.
     pub type_ids: Box<[TypeId]>,
     pub tiers: TierSlots,
+    /// What every tier adds to this module's code (fuel, epoch checks): the engine's
+    /// setting, fixed before any code is made.
+    pub instrumentation: Instrumentation,
 }
 
 impl RuntimeModule {
@@ -352,6 +356,7 @@ impl RuntimeModule {
             info,
             type_ids,
             tiers,
+            instrumentation: Instrumentation::default(),
         }
     }
 
@@ -489,6 +494,45 @@ pub struct StoreOpaque {
     func_refs: Vec<VMFuncRef>,
     /// The store's state for compiled code; its address never changes.
     vm_store: Box<VMStoreContext>,
+    /// The epoch counter `vm_store.epoch_counter` points at (the engine's, once set).
+    epoch_counter: Arc<AtomicU64>,
+    /// Finds the store's [`StoreLimits`] in the embedder's data, if limits are set.
+    pub limiter: Option<Box<LimiterAccessor>>,
+    /// The engine's instrumentation setting (which API calls about fuel are allowed).
+    pub instrumentation: Instrumentation,
+}
+
+/// Lends the [`StoreLimits`] kept in the embedder's data (passed as `&mut dyn Any`).
+pub type LimiterAccessor = dyn for<'a> FnMut(&'a mut dyn Any) -> &'a mut StoreLimits + Send + Sync;
+
+/// Limits on what a store may allocate, in the shape of Wasmtime's `StoreLimits`: memory
+/// and table growth past a limit fails (`memory.grow` returns -1), and instantiation that
+/// would pass a limit fails with an error. `None` or the count's maximum means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Most bytes any one linear memory may have.
+    pub memory_size: Option<usize>,
+    /// Most elements any one table may have.
+    pub table_elements: Option<usize>,
+    /// Most instances in the store.
+    pub instances: usize,
+    /// Most tables in the store (imported ones count where they were made).
+    pub tables: usize,
+    /// Most memories in the store.
+    pub memories: usize,
+}
+
+impl Default for StoreLimits {
+    /// No limits beyond Wasmtime's default counts (10 000 of each entity).
+    fn default() -> StoreLimits {
+        StoreLimits {
+            memory_size: None,
+            table_elements: None,
+            instances: 10_000,
+            tables: 10_000,
+            memories: 10_000,
+        }
+    }
 }
 
 impl std::fmt::Debug for StoreOpaque {
@@ -528,8 +572,215 @@ impl StoreOpaque {
                 stack_limit: usize::MAX,
                 func_refs: std::ptr::null(),
                 func_refs_len: 0,
+                fuel: 0,
+                epoch_counter: std::ptr::null(),
+                epoch_deadline: u64::MAX,
             }),
+            epoch_counter: Arc::new(AtomicU64::new(0)),
+            limiter: None,
+            instrumentation: Instrumentation::default(),
         }
+        .with_own_epoch_counter()
+    }
+
+    fn with_own_epoch_counter(mut self) -> StoreOpaque {
+        self.vm_store.epoch_counter = Arc::as_ptr(&self.epoch_counter);
+        self
+    }
+
+    // ----- fuel and epochs (see `crate::instrument`) -----
+
+    /// The fuel left.
+    pub fn fuel(&self) -> u64 {
+        self.vm_store.fuel as u64
+    }
+
+    /// Sets the fuel left; more than `i64::MAX` is `i64::MAX`.
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.vm_store.fuel = fuel.min(i64::MAX as u64) as i64;
+    }
+
+    /// Charges `cost` units of fuel; `false`, with the fuel unchanged, when less is left.
+    /// The interpreter's charge (compiled code does the same inline).
+    #[inline]
+    pub fn consume_fuel(&mut self, cost: u64) -> bool {
+        let left = self.vm_store.fuel as u64;
+        if left < cost {
+            return false;
+        }
+        self.vm_store.fuel = (left - cost) as i64;
+        true
+    }
+
+    /// Makes the store read the epoch from `counter` (the engine's).
+    pub fn set_epoch_counter(&mut self, counter: Arc<AtomicU64>) {
+        self.epoch_counter = counter;
+        self.vm_store.epoch_counter = Arc::as_ptr(&self.epoch_counter);
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch_counter.load(Ordering::Relaxed)
+    }
+
+    /// Wasm is interrupted at its next check once the epoch is at least `deadline`.
+    pub fn set_epoch_deadline(&mut self, deadline: u64) {
+        self.vm_store.epoch_deadline = deadline;
+    }
+
+    pub fn epoch_deadline(&self) -> u64 {
+        self.vm_store.epoch_deadline
+    }
+
+    /// Whether the epoch has reached the deadline: the interpreter's epoch check.
+    #[inline]
+    pub fn epoch_deadline_reached(&self) -> bool {
+        self.epoch_counter.load(Ordering::Relaxed) >= self.vm_store.epoch_deadline
+    }
+
+    // ----- resource limits -----
+
+    /// The limits in force, read from the embedder's `data` (defaults without a limiter).
+    pub fn limits(&mut self, data: &mut dyn Any) -> StoreLimits {
+        match &mut self.limiter {
+            Some(limiter) => *limiter(data),
+            None => StoreLimits::default(),
+        }
+    }
+
+    /// Checks that instantiating `module` keeps the store within its limits: one more
+    /// instance, the module's own memories and tables, and their initial sizes. The
+    /// embedding layer calls it before `instantiate`.
+    pub fn check_instantiation_limits(
+        &mut self,
+        data: &mut dyn Any,
+        module: &ModuleInfo,
+    ) -> Result<(), String> {
+        if self.limiter.is_none() {
+            return Ok(());
+        }
+        let limits = self.limits(data);
+        let memories = &module.memories[module.num_imported_memories as usize..];
+        let tables = &module.tables[module.num_imported_tables as usize..];
+        if self.instances.len() + 1 > limits.instances {
+            return Err(format!(
+                "resource limit exceeded: instance count too high at {}",
+                self.instances.len() + 1
+            ));
+        }
+        if self.memories.len() + memories.len() > limits.memories {
+            return Err(format!(
+                "resource limit exceeded: memory count too high at {}",
+                self.memories.len() + memories.len()
+            ));
+        }
+        if self.tables.len() + tables.len() > limits.tables {
+            return Err(format!(
+                "resource limit exceeded: table count too high at {}",
+                self.tables.len() + tables.len()
+            ));
+        }
+        for ty in memories {
+            self.check_new_memory(&limits, ty)?;
+        }
+        for ty in tables {
+            self.check_new_table(&limits, ty)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that a memory of type `ty` may be made in the store (the API's
+    /// `Memory::new`).
+    pub fn check_memory_limits(
+        &mut self,
+        data: &mut dyn Any,
+        ty: &kestrel_parser::MemoryType,
+    ) -> Result<(), String> {
+        let limits = self.limits(data);
+        if self.memories.len() + 1 > limits.memories {
+            return Err("resource limit exceeded: memory count too high".into());
+        }
+        self.check_new_memory(&limits, ty)
+    }
+
+    /// Checks that a table of type `ty` may be made in the store (the API's
+    /// `Table::new`).
+    pub fn check_table_limits(
+        &mut self,
+        data: &mut dyn Any,
+        ty: &kestrel_parser::TableType,
+    ) -> Result<(), String> {
+        let limits = self.limits(data);
+        if self.tables.len() + 1 > limits.tables {
+            return Err("resource limit exceeded: table count too high".into());
+        }
+        self.check_new_table(&limits, ty)
+    }
+
+    fn check_new_memory(
+        &self,
+        limits: &StoreLimits,
+        ty: &kestrel_parser::MemoryType,
+    ) -> Result<(), String> {
+        let bytes = ty.limits.minimum.saturating_mul(ty.page_size());
+        match limits.memory_size {
+            Some(limit) if bytes > limit as u64 => Err(format!(
+                "resource limit exceeded: memory minimum size of {bytes} bytes exceeds the \
+                 limit of {limit} bytes"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_new_table(
+        &self,
+        limits: &StoreLimits,
+        ty: &kestrel_parser::TableType,
+    ) -> Result<(), String> {
+        let elements = ty.limits.minimum;
+        match limits.table_elements {
+            Some(limit) if elements > limit as u64 => Err(format!(
+                "resource limit exceeded: table minimum size of {elements} elements exceeds \
+                 the limit of {limit} elements"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Grows memory `id` by `delta` pages, within its maximum and the store's limits;
+    /// returns the old size in pages, or `None` (the memory unchanged). Every tier's
+    /// `memory.grow` and the API's come here.
+    pub fn grow_memory(&mut self, data: &mut dyn Any, id: MemoryId, delta: u64) -> Option<u64> {
+        if let Some(limit) = self.limits(data).memory_size {
+            let memory = self.memory(id);
+            let page_size = memory.ty().page_size();
+            let desired = memory
+                .size_in_pages()
+                .checked_add(delta)?
+                .checked_mul(page_size)?;
+            if desired > limit as u64 {
+                return None;
+            }
+        }
+        self.memory_mut(id).grow(delta)
+    }
+
+    /// Grows table `id` by `delta` elements set to `init`, within its maximum and the
+    /// store's limits; returns the old size, or `None` (the table unchanged).
+    pub fn grow_table(
+        &mut self,
+        data: &mut dyn Any,
+        id: TableId,
+        delta: u64,
+        init: u64,
+    ) -> Option<u64> {
+        if let Some(limit) = self.limits(data).table_elements {
+            let desired = self.table(id).size().checked_add(delta)?;
+            if desired > limit as u64 {
+                return None;
+            }
+        }
+        self.table_mut(id).grow(delta, init)
     }
 
     /// The store's [`VMStoreContext`], at an address that never changes.

@@ -53,8 +53,10 @@ trap_codes! {
     NullReference => "null reference",
     /// An element index was past the end of a table in `call_indirect`.
     UndefinedElement => "undefined element",
-    /// The store ran out of fuel.
-    OutOfFuel => "all fuel consumed",
+    /// The store ran out of fuel (fuel metering, `Store::set_fuel`).
+    OutOfFuel => "all fuel consumed by WebAssembly",
+    /// The engine's epoch reached the store's deadline (epoch interruption).
+    Interrupt => "interrupt",
     /// A memory or table could not grow during instantiation, or another resource limit hit.
     ResourceExhausted => "resource limit exceeded",
 }
