@@ -93,9 +93,16 @@ pub fn engine(strategy: Strategy) -> Engine {
 }
 
 /// An engine of the given strategy, metering fuel when `fuel` is set.
+///
+/// `Strategy::Tiered` gets thresholds of 1 and synchronous compilation: every function
+/// switches to compiled code at its first call and every loop at its first backward
+/// branch (on-stack replacement), so each run crosses the tiers as often as possible.
 pub fn engine_with_fuel(strategy: Strategy, fuel: bool) -> Engine {
     let mut config = Config::new();
     config.strategy(strategy).consume_fuel(fuel);
+    if strategy == Strategy::Tiered {
+        config.tiering_thresholds(1, 1).tiering_in_background(false);
+    }
     Engine::new(&config).expect("the default configuration is valid")
 }
 
@@ -483,17 +490,23 @@ pub struct Divergence {
     pub step: String,
     /// What the interpreter did.
     pub interp: String,
-    /// What the JIT did.
-    pub jit: String,
+    /// The engine compared with the interpreter (`jit` or `tiered`).
+    pub other_engine: &'static str,
+    /// What that engine did.
+    pub other: String,
     /// The module.
     pub wasm: Vec<u8>,
 }
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "interp and jit diverge at {}", self.step)?;
+        writeln!(
+            f,
+            "interp and {} diverge at {}",
+            self.other_engine, self.step
+        )?;
         writeln!(f, "  interp: {}", self.interp)?;
-        writeln!(f, "  jit:    {}", self.jit)?;
+        writeln!(f, "  {}: {}", self.other_engine, self.other)?;
         writeln!(
             f,
             "(after instantiation with dummy imports, every exported function is called in \
@@ -510,13 +523,15 @@ impl fmt::Display for Divergence {
     }
 }
 
-/// Runs `bytes` on the interpreter and the JIT in lockstep: compile, instantiate, then each
+/// Runs `bytes` on the interpreter and, in turn, on the JIT and on tiered execution with
+/// thresholds of 1 (see [`engine_with_fuel`]), each pair in lockstep: compile, instantiate,
+/// then each
 /// exported function in export order with default arguments, then each again with
 /// edge-case arguments ([`Harness::call_with`] round 1), comparing after every call the
 /// outcome, every
 /// exported global, table (size and nullness) and memory. Returns the number of calls
-/// compared (0 when neither engine compiled or instantiated the module), or the first
-/// divergence.
+/// compared over both pairs (0 when neither engine compiled or instantiated the module),
+/// or the first divergence.
 pub fn differential(bytes: &[u8]) -> Result<usize, Box<Divergence>> {
     differential_with_fuel(bytes, None)
 }
@@ -525,16 +540,33 @@ pub fn differential(bytes: &[u8]) -> Result<usize, Box<Divergence>> {
 /// instantiation and before every call, and must also agree on the fuel left after each
 /// step (so on where a run that exhausts it stops).
 pub fn differential_with_fuel(bytes: &[u8], fuel: Option<u64>) -> Result<usize, Box<Divergence>> {
-    let diverge = |step: String, interp: String, jit: String| {
-        Err(Box::new(Divergence {
+    let mut calls = 0;
+    for (other, name) in [(Strategy::Jit, "jit"), (Strategy::Tiered, "tiered")] {
+        calls += differential_pair(bytes, fuel, other, name)?;
+    }
+    Ok(calls)
+}
+
+/// [`differential_with_fuel`] for the interpreter and `other` (called `other_engine`).
+fn differential_pair(
+    bytes: &[u8],
+    fuel: Option<u64>,
+    other: Strategy,
+    other_engine: &'static str,
+) -> Result<usize, Box<Divergence>> {
+    let divergence = |step: String, interp: String, other: String| {
+        Box::new(Divergence {
             step,
             interp,
-            jit,
+            other_engine,
+            other,
             wasm: bytes.to_vec(),
-        }))
+        })
     };
+    let diverge =
+        |step: String, interp: String, other: String| Err(divergence(step, interp, other));
     let a = Harness::with_fuel(Strategy::Interpreter, bytes, fuel);
-    let b = Harness::with_fuel(Strategy::Jit, bytes, fuel);
+    let b = Harness::with_fuel(other, bytes, fuel);
     let ((mut a, outcome_a), (mut b, outcome_b)) = match (a, b) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(a), Err(b)) if a.kind() == b.kind() => return Ok(0),
@@ -560,14 +592,8 @@ pub fn differential_with_fuel(bytes: &[u8], fuel: Option<u64>) -> Result<usize, 
             format!("{:?}", b.fuel_left()),
         );
     }
-    compare_state(&mut a, &mut b, "instantiation").map_err(|(step, x, y)| {
-        Box::new(Divergence {
-            step,
-            interp: x,
-            jit: y,
-            wasm: bytes.to_vec(),
-        })
-    })?;
+    compare_state(&mut a, &mut b, "instantiation")
+        .map_err(|(step, x, y)| divergence(step, x, y))?;
     let names = a.func_exports();
     let calls: Vec<(usize, &String)> = (0..2)
         .flat_map(|round| names.iter().map(move |name| (round, name)))
@@ -590,20 +616,14 @@ pub fn differential_with_fuel(bytes: &[u8], fuel: Option<u64>) -> Result<usize, 
                 format!("{:?}", b.fuel_left()),
             );
         }
-        compare_state(&mut a, &mut b, &format!("call {name}")).map_err(|(step, x, y)| {
-            Box::new(Divergence {
-                step,
-                interp: x,
-                jit: y,
-                wasm: bytes.to_vec(),
-            })
-        })?;
+        compare_state(&mut a, &mut b, &format!("call {name}"))
+            .map_err(|(step, x, y)| divergence(step, x, y))?;
     }
     Ok(calls.len())
 }
 
 /// Compares the exported globals, tables and memories of two harnesses; on a difference
-/// returns (step, interp's side, jit's side).
+/// returns (step, interp's side, the other engine's side).
 fn compare_state(
     a: &mut Harness,
     b: &mut Harness,

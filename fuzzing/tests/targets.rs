@@ -57,7 +57,7 @@ fn execute_never_panics() {
 }
 
 #[test]
-fn interp_and_jit_agree() {
+fn interp_jit_and_tiered_agree() {
     let mut seeds = Seeds::new(0x6469_6666);
     let (mut generated, mut calls) = (0, 0);
     for i in 0..iterations(2000) {
@@ -76,7 +76,7 @@ fn interp_and_jit_agree() {
 }
 
 #[test]
-fn interp_and_jit_consume_the_same_fuel() {
+fn every_engine_consumes_the_same_fuel() {
     let mut seeds = Seeds::new(0x6675_656c);
     let (mut generated, mut calls) = (0, 0);
     for i in 0..iterations(1000) {
