@@ -10,6 +10,12 @@ execution), and each engine's ratio to the first peer found (Wasmtime). A run wh
 differs from the program's expected output is reported as FAIL, never timed.
 
 Usage: benches/scripts/side_by_side.py [--runs N] [--kestrel PATH] [--filter TEXT]...
+                                       [--engines a,b] [--metric wall|cpu]
+
+`--metric cpu` reports the processes' user + system CPU seconds instead of wall-clock
+seconds (every thread counted, a tiered run's background compilation included): steadier
+than wall time on a machine busy with other work, though it hides the parallelism of
+compilation.
 
 Peers are used when found on PATH (or given with --wasmtime/--wasmi): `wasmtime`
 (`cargo install wasmtime-cli@48.0.8`) and `wasmi_cli` (`cargo install wasmi_cli`).
@@ -18,6 +24,7 @@ SIMD programs are left out (Kestrel does not execute SIMD yet).
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,14 +79,22 @@ def engines(args, bench: Path):
     return found
 
 
-def run_once(command, folder: Path, wasm: Path, expected, timeout: float):
-    start = time.perf_counter()
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(command, folder: Path, wasm: Path, expected, timeout: float, metric: str):
+    start, start_cpu = time.perf_counter(), children_cpu()
     try:
         done = subprocess.run([*command, wasm.name], cwd=folder, capture_output=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
         return None, "timeout"
-    elapsed = time.perf_counter() - start
+    if metric == "cpu":
+        elapsed = children_cpu() - start_cpu
+    else:
+        elapsed = time.perf_counter() - start
     if done.returncode != 0:
         return None, f"exit {done.returncode}: {done.stderr.decode(errors='replace').strip()[-200:]}"
     for stream, wanted in expected.items():
@@ -96,6 +111,7 @@ def main():
     parser.add_argument("--filter", action="append", default=[])
     parser.add_argument("--engines", help="comma-separated subset of the engine names")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--metric", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args()
     if not args.kestrel.exists():
         sys.exit(f"error: no Kestrel binary at {args.kestrel}: run `cargo build --release` first")
@@ -108,7 +124,8 @@ def main():
             chosen = [engine for engine in chosen if engine[0] in wanted]
         names = [name for name, _ in chosen]
         reference = "wasmtime" if "wasmtime" in names else None
-        print(f"median wall seconds of {args.runs} runs; ratio = engine / {reference or 'n/a'}")
+        what = "wall-clock" if args.metric == "wall" else "CPU (user + system)"
+        print(f"median {what} seconds of {args.runs} runs; ratio = engine / {reference or 'n/a'}")
         header = f"{'program':<24}" + "".join(f"{name:>15}" for name in names)
         print(header)
         for name, folder, wasm, expected in programs(corpus()):
@@ -120,7 +137,8 @@ def main():
                 for engine, command in chosen:
                     if engine in errors:
                         continue
-                    elapsed, error = run_once(command, folder, wasm, expected, args.timeout)
+                    elapsed, error = run_once(command, folder, wasm, expected, args.timeout,
+                                              args.metric)
                     if error:
                         errors[engine] = error
                     else:
