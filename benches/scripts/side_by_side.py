@@ -10,16 +10,18 @@ execution), and each engine's ratio to the first peer found (Wasmtime). A run wh
 differs from the program's expected output is reported as FAIL, never timed.
 
 Usage: benches/scripts/side_by_side.py [--runs N] [--kestrel PATH] [--filter TEXT]...
-                                       [--engines a,b] [--metric wall|cpu]
+                                       [--engines a,b] [--metric wall|cpu|exec]
 
 `--metric cpu` reports the processes' user + system CPU seconds instead of wall-clock
 seconds (every thread counted, a tiered run's background compilation included): steadier
 than wall time on a machine busy with other work, though it hides the parallelism of
-compilation.
+compilation. `--metric exec` reports the time between the program's `bench.start` and
+`bench.end` calls, as the sightglass harness measures it: the `bench` module then reads
+WASI's monotonic clock and prints `bench-ns N` lines to stderr, which are summed and
+removed before the output is checked.
 
-Peers are used when found on PATH (or given with --wasmtime/--wasmi): `wasmtime`
-(`cargo install wasmtime-cli@48.0.8`) and `wasmi_cli` (`cargo install wasmi_cli`).
-SIMD programs are left out (Kestrel does not execute SIMD yet).
+The peer is `wasmtime` when found on PATH (or given with --wasmtime; install it with
+`cargo install wasmtime-cli@48.0.8`), run without its compilation cache. SIMD programs are left out (Kestrel does not execute SIMD yet).
 """
 
 import argparse
@@ -36,6 +38,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SIMD = {"blake3-simd", "intgemm-simd", "libsodium"}
 BENCH_MODULE = '(module (func (export "start")) (func (export "end")))\n'
+# `bench.end` prints the nanoseconds since `bench.start` as `bench-ns N` on stderr.
+TIMED_BENCH_MODULE = r'''(module
+  (import "wasi_snapshot_preview1" "clock_time_get"
+    (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 112) "bench-ns ")
+  (func (export "start")
+    (drop (call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 0))))
+  (func (export "end")
+    (local $ns i64) (local $at i32)
+    (drop (call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 8)))
+    (local.set $ns (i64.sub (i64.load (i32.const 8)) (i64.load (i32.const 0))))
+    (local.set $at (i32.const 96))
+    (i32.store8 (i32.const 96) (i32.const 10))
+    (loop $digits
+      (local.set $at (i32.sub (local.get $at) (i32.const 1)))
+      (i32.store8 (local.get $at)
+        (i32.add (i32.const 48) (i32.wrap_i64 (i64.rem_u (local.get $ns) (i64.const 10)))))
+      (local.set $ns (i64.div_u (local.get $ns) (i64.const 10)))
+      (br_if $digits (i64.ne (local.get $ns) (i64.const 0))))
+    (local.set $at (i32.sub (local.get $at) (i32.const 9)))
+    (memory.copy (local.get $at) (i32.const 112) (i32.const 9))
+    (i32.store (i32.const 16) (local.get $at))
+    (i32.store (i32.const 20) (i32.sub (i32.const 97) (local.get $at)))
+    (drop (call $fd_write (i32.const 2) (i32.const 16) (i32.const 1) (i32.const 104)))))
+'''
 
 
 def corpus() -> Path:
@@ -95,6 +125,13 @@ def run_once(command, folder: Path, wasm: Path, expected, timeout: float, metric
         elapsed = children_cpu() - start_cpu
     else:
         elapsed = time.perf_counter() - start
+    if metric == "exec":
+        lines = done.stderr.split(b"\n")
+        timings = [line for line in lines if line.startswith(b"bench-ns ")]
+        if not timings:
+            return None, "no bench.start/bench.end timing printed"
+        elapsed = sum(int(line.split()[1]) for line in timings) / 1e9
+        done.stderr = b"\n".join(line for line in lines if not line.startswith(b"bench-ns "))
     if done.returncode != 0:
         return None, f"exit {done.returncode}: {done.stderr.decode(errors='replace').strip()[-200:]}"
     for stream, wanted in expected.items():
@@ -107,24 +144,25 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--kestrel", type=Path, default=ROOT / "target/release/kestrel")
-    parser.add_argument("--wasmtime")
+    parser.add_argument("--wasmtime", help="the wasmtime binary (default: from PATH)")
     parser.add_argument("--filter", action="append", default=[])
     parser.add_argument("--engines", help="comma-separated subset of the engine names")
     parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--metric", choices=["wall", "cpu"], default="wall")
+    parser.add_argument("--metric", choices=["wall", "cpu", "exec"], default="wall")
     args = parser.parse_args()
     if not args.kestrel.exists():
         sys.exit(f"error: no Kestrel binary at {args.kestrel}: run `cargo build --release` first")
     with tempfile.TemporaryDirectory() as scratch:
         bench = Path(scratch) / "bench.wat"
-        bench.write_text(BENCH_MODULE)
+        bench.write_text(TIMED_BENCH_MODULE if args.metric == "exec" else BENCH_MODULE)
         chosen = engines(args, bench)
         if args.engines:
             wanted = args.engines.split(",")
             chosen = [engine for engine in chosen if engine[0] in wanted]
         names = [name for name, _ in chosen]
         reference = "wasmtime" if "wasmtime" in names else None
-        what = "wall-clock" if args.metric == "wall" else "CPU (user + system)"
+        what = {"wall": "wall-clock", "cpu": "CPU (user + system)",
+                "exec": "bench.start-to-bench.end"}[args.metric]
         print(f"median {what} seconds of {args.runs} runs; ratio = engine / {reference or 'n/a'}")
         header = f"{'program':<24}" + "".join(f"{name:>15}" for name in names)
         print(header)
@@ -150,7 +188,7 @@ def main():
                 if engine in errors:
                     cells.append(f"{'FAIL':>15}")
                     continue
-                cell = f"{medians[engine]:.3f}"
+                cell = f"{medians[engine]:.4g}"
                 if reference in medians and engine != reference:
                     cell += f" ({medians[engine] / medians[reference]:.2f})"
                 cells.append(f"{cell:>15}")
