@@ -319,7 +319,7 @@ fn tiering_entry(
 }
 
 /// Tiering: counts a backward branch to `target` taken in the current function, reports the
-/// function (and, with on-stack replacement, the loop) hot at the threshold, and says
+/// function hot at the threshold (with on-stack replacement, the loop instead), and says
 /// whether the loop at `target` has an on-stack-replacement entry to continue in.
 #[inline]
 fn back_edge<'a>(
@@ -345,11 +345,16 @@ fn back_edge<'a>(
         return None;
     }
     if count == tiering.back_edge_threshold {
-        tiering.hooks.hot(store, frame.instance, frame.func_index);
-        if let Some(header) = func.loop_at(target as Target) {
-            tiering
-                .hooks
-                .loop_hot(store, frame.instance, frame.func_index, header.ordinal);
+        // The running call needs the loop's entry; the function's own entry only helps
+        // later calls, whose count makes it hot if there are enough of them (a big
+        // function called once, a program's main, would otherwise be compiled twice).
+        match func.loop_at(target as Target) {
+            Some(header) => {
+                tiering
+                    .hooks
+                    .loop_hot(store, frame.instance, frame.func_index, header.ordinal);
+            }
+            None => tiering.hooks.hot(store, frame.instance, frame.func_index),
         }
     }
     let ready = module.tiers.osr_loop(defined)?;

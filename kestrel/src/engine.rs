@@ -215,9 +215,12 @@ impl Config {
 
     /// With [`Strategy::Tiered`]: on-stack replacement (on by default). When a function's
     /// backward branches reach the threshold of [`Config::tiering_thresholds`], the loop
-    /// taking the branch also gets an entry compiled for its header, and the running call
+    /// taking the branch gets an entry compiled for its header, and the running call
     /// continues there in native code at the loop's next iteration once it is ready, so a
-    /// long loop in a function called once does not stay interpreted.
+    /// long loop in a function called once does not stay interpreted. (The function's
+    /// normal entry is then compiled only if its calls reach their threshold: a program's
+    /// main is not compiled twice.) Without it, the back-edge threshold compiles the
+    /// function for its later calls.
     pub fn on_stack_replacement(&mut self, enable: bool) -> &mut Config {
         self.tiering.on_stack_replacement = enable;
         self

@@ -313,8 +313,9 @@ pub trait TierUp: Send + Sync {
 pub struct Tiering {
     pub call_threshold: u32,
     pub back_edge_threshold: u32,
-    /// Whether a function whose back edges reach `back_edge_threshold` also gets an
-    /// on-stack-replacement entry for the loop, so the running call leaves the interpreter.
+    /// Whether a function whose back edges reach `back_edge_threshold` gets an
+    /// on-stack-replacement entry for the loop (so the running call leaves the
+    /// interpreter) instead of being reported hot as a whole (`TierUp::hot`).
     pub on_stack_replacement: bool,
     pub hooks: Arc<dyn TierUp>,
 }
