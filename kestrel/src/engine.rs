@@ -5,7 +5,7 @@
 //! of different engines never mix: instantiating across engines is a usage error.
 
 use crate::{Error, Features, Result};
-use kestrel_vm::{MemoryConfig, StackLimits, TypeRegistry};
+use kestrel_vm::{MemoryConfig, MemoryPool, StackLimits, TypeRegistry};
 use std::fmt;
 use std::sync::Arc;
 
@@ -26,6 +26,46 @@ pub enum Strategy {
     /// finish in the interpreter: a function entered once that loops for a long time stays
     /// interpreted (there is no on-stack replacement). x86-64 Linux only for now.
     Tiered,
+}
+
+/// Where instances' linear memories get their address space
+/// ([`Config::allocation_strategy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum InstanceAllocationStrategy {
+    /// Each memory reserves its own address space when it is created and gives it back
+    /// when its store is dropped (the default).
+    #[default]
+    OnDemand,
+    /// Memory slots reserved once per engine and reused (see [`PoolingConfig`]).
+    Pooling(PoolingConfig),
+}
+
+/// The pooling allocator's limits: how many memories may live at once in all the stores of
+/// an engine, and how large each may be.
+///
+/// The engine reserves `total_memories * max_memory_size` bytes of address space up front
+/// (no physical memory). Instantiation takes a free slot for each memory the module
+/// defines and fails with [`ErrorKind::Resource`](crate::ErrorKind::Resource) when none is
+/// free or the memory's initial size exceeds `max_memory_size`. When a store is dropped its
+/// memories' slots are decommitted (their pages discarded, so a slot never shows a previous
+/// instance's data) and returned to the pool. A memory that grows past `max_memory_size`
+/// moves out of its slot into an ordinary mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolingConfig {
+    /// Memories alive at once (1,000 by default).
+    pub total_memories: u32,
+    /// Bytes per slot (4 GiB by default; rounded up to the host page size).
+    pub max_memory_size: u64,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> PoolingConfig {
+        PoolingConfig {
+            total_memories: 1_000,
+            max_memory_size: 1 << 32,
+        }
+    }
 }
 
 /// When and how [`Strategy::Tiered`] compiles hot code.
@@ -67,6 +107,7 @@ pub struct Config {
     pub(crate) memory: MemoryConfig,
     pub(crate) strategy: Strategy,
     pub(crate) tiering: TieringConfig,
+    pub(crate) allocation: InstanceAllocationStrategy,
 }
 
 impl Default for Config {
@@ -78,6 +119,7 @@ impl Default for Config {
             memory: MemoryConfig::default(),
             strategy: Strategy::default(),
             tiering: TieringConfig::default(),
+            allocation: InstanceAllocationStrategy::default(),
         }
     }
 }
@@ -153,6 +195,22 @@ impl Config {
         self
     }
 
+    /// Whether a memory whose module's data segments all have constant offsets and fit in
+    /// its initial size starts as a copy-on-write mapping of an image of its contents
+    /// built once per module (on by default), instead of having the segments copied in.
+    /// Either way every instance sees only its own writes.
+    pub fn memory_init_cow(&mut self, enable: bool) -> &mut Config {
+        self.memory.memory_init_cow = enable;
+        self
+    }
+
+    /// Where linear memories get their address space: reserved per memory (the default)
+    /// or from a pool of slots reserved once per engine.
+    pub fn allocation_strategy(&mut self, strategy: InstanceAllocationStrategy) -> &mut Config {
+        self.allocation = strategy;
+        self
+    }
+
     /// Which tier executes Wasm code.
     pub fn strategy(&mut self, strategy: Strategy) -> &mut Config {
         self.strategy = strategy;
@@ -194,12 +252,16 @@ pub struct Engine {
 struct EngineInner {
     config: Config,
     registry: Arc<TypeRegistry>,
+    /// What stores' memories are made with (with the pool, when pooling).
+    memory: MemoryConfig,
 }
 
 impl Engine {
     /// Creates an engine with `config`.
     ///
-    /// Fails with [`ErrorKind::Usage`](crate::ErrorKind::Usage) when a limit is zero.
+    /// Fails with [`ErrorKind::Usage`](crate::ErrorKind::Usage) when a limit is zero, and
+    /// [`ErrorKind::Resource`](crate::ErrorKind::Resource) when the pooling allocator's
+    /// address space cannot be reserved.
     pub fn new(config: &Config) -> Result<Engine> {
         if config.stack_limits.max_call_depth == 0 {
             return Err(Error::usage("`max_call_depth` must be at least 1"));
@@ -208,16 +270,27 @@ impl Engine {
             return Err(Error::usage("`max_value_stack` must be at least 1"));
         }
         crate::tier::check_config(config)?;
-        Ok(Engine::from_valid_config(config.clone()))
+        let mut memory = config.memory.clone();
+        if let InstanceAllocationStrategy::Pooling(pooling) = config.allocation {
+            let pool = MemoryPool::new(pooling.total_memories, pooling.max_memory_size)
+                .map_err(|error| Error::resource(error.0))?;
+            memory.pool = Some(Arc::new(pool));
+        }
+        Ok(Engine::from_valid_config(config.clone(), memory))
     }
 
-    fn from_valid_config(config: Config) -> Engine {
+    fn from_valid_config(config: Config, memory: MemoryConfig) -> Engine {
         Engine {
             inner: Arc::new(EngineInner {
                 config,
                 registry: Arc::new(TypeRegistry::default()),
+                memory,
             }),
         }
+    }
+
+    pub(crate) fn memory_config(&self) -> &MemoryConfig {
+        &self.inner.memory
     }
 
     /// Whether `a` and `b` are clones of one engine.
@@ -237,7 +310,7 @@ impl Engine {
 impl Default for Engine {
     /// An engine with the default [`Config`].
     fn default() -> Engine {
-        Engine::from_valid_config(Config::default())
+        Engine::from_valid_config(Config::default(), MemoryConfig::default())
     }
 }
 

@@ -13,6 +13,7 @@ pub mod instance;
 pub mod memory;
 pub mod numeric;
 pub mod offsets;
+pub mod plan;
 pub mod store;
 pub mod table;
 pub mod trap;
@@ -20,7 +21,7 @@ pub mod types;
 pub mod value;
 
 pub use instance::{Extern, InstantiationError, instantiate};
-pub use memory::{LinearMemory, MemoryConfig};
+pub use memory::{LinearMemory, MemoryConfig, MemoryImage, MemoryPool};
 pub use store::*;
 pub use table::Table;
 pub use trap::{FrameInfo, Trap, TrapCode, TrapReason};

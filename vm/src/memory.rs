@@ -1,28 +1,55 @@
-//! Linear memories.
+//! Linear memories, their copy-on-write images, and the pool of memory slots.
 //!
 //! A memory reserves its address space once with `mmap(PROT_NONE)` and makes pages
 //! accessible with `mprotect` as it grows, so growing never moves the bytes while the
 //! reservation lasts. The reservation covers the declared maximum, capped at
-//! [`MemoryConfig::reservation_bytes`]; a memory that outgrows it moves to a larger mapping,
-//! which is why every tier reloads [`VMMemoryDefinition::base`] after anything that can grow
-//! memory (a `memory.grow`, any call).
+//! [`MemoryConfig::reservation_bytes`]: a memory declaring a small maximum reserves only
+//! that (no guard region is needed: both tiers check every access against
+//! `current_length` explicitly). A memory that outgrows its reservation moves to a larger
+//! mapping, which is why every tier reloads [`VMMemoryDefinition::base`] after anything
+//! that can grow memory (a `memory.grow`, any call).
+//!
+//! A [`MemoryImage`] holds a memory's initial contents (its module's active data segments
+//! applied in order) in a sealed memfd, built once per module. A memory created from an
+//! image maps it `MAP_PRIVATE | MAP_FIXED` at the start of its reservation: the pages are
+//! shared with every other instance of the module until one writes, when the kernel gives
+//! that instance a private copy of the page. Growing maps anonymous zero pages past it as
+//! before.
+//!
+//! A [`MemoryPool`] reserves `slots` regions of `slot_bytes` each in one mapping up front.
+//! A memory may take a slot instead of reserving its own; when the memory is dropped, the
+//! part of the slot it used is replaced by a fresh `PROT_NONE` anonymous mapping (which
+//! discards its pages, private image copies included) *before* the slot is returned to the
+//! free list, so the next memory in the slot starts from zero pages (or its own image).
 //!
 //! Invariants: `definition.base .. base + definition.current_length` is readable and
-//! writable and belongs to this memory alone; bytes past `current_length` within the
-//! reservation are inaccessible; `current_length` never exceeds the maximum.
+//! writable and belongs to this memory alone; bytes of the reservation past `accessible`
+//! (a whole number of host pages, at least `current_length`) are inaccessible;
+//! `current_length` never exceeds the maximum. A slot is in the pool's free list only while
+//! no memory uses it and all of it is `PROT_NONE` anonymous memory never written since it
+//! was mapped.
 
 use crate::offsets::VMMemoryDefinition;
 use crate::trap::TrapCode;
 use kestrel_parser::MemoryType;
+use rustix::fs::{MemfdFlags, SealFlags};
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 use std::ffi::c_void;
+use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
 
-/// Tunables for memory reservation.
-#[derive(Debug, Clone, Copy)]
+/// Tunables for memory reservation and initialisation.
+#[derive(Debug, Clone)]
 pub struct MemoryConfig {
-    /// Address space reserved up front per memory (rounded up to the host page size).
+    /// Address space reserved up front per memory (rounded up to the host page size),
+    /// unless the memory's declared maximum is smaller.
     pub reservation_bytes: u64,
+    /// Initialise memories from their module's copy-on-write [`MemoryImage`] where one can
+    /// be built, instead of copying the data segments.
+    pub memory_init_cow: bool,
+    /// Take memories from this pool instead of reserving address space for each.
+    pub pool: Option<Arc<MemoryPool>>,
 }
 
 impl Default for MemoryConfig {
@@ -30,6 +57,8 @@ impl Default for MemoryConfig {
         // 4 GiB covers every 32-bit memory, so they never move.
         MemoryConfig {
             reservation_bytes: 1 << 32,
+            memory_init_cow: true,
+            pool: None,
         }
     }
 }
@@ -38,11 +67,226 @@ impl Default for MemoryConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryError(pub String);
 
+/// The initial contents of a memory, in a sealed memfd (see the module docs): the bytes
+/// from `offset` to `offset + len` of the memory (both whole numbers of host pages); the
+/// memory is zero elsewhere.
+#[derive(Debug)]
+pub struct MemoryImage {
+    fd: OwnedFd,
+    offset: usize,
+    len: usize,
+}
+
+impl MemoryImage {
+    /// An image of a memory whose first `contents.len()` bytes are `contents` (zero-padded
+    /// to a whole number of host pages). Leading zero pages are left out of the mapping,
+    /// and zero pages inside it are left as holes of the memfd.
+    pub fn new(contents: &[u8]) -> Result<MemoryImage, MemoryError> {
+        use std::os::unix::fs::FileExt;
+        let page = host_page_size();
+        let error = |what: &str, error: rustix::io::Errno| {
+            MemoryError(format!("cannot build a memory image ({what}): {error}"))
+        };
+        let first = contents
+            .iter()
+            .position(|byte| *byte != 0)
+            .unwrap_or(contents.len());
+        let offset = first / page * page;
+        let end = round_up_to_host_page(contents.len() as u64)
+            .ok_or_else(|| MemoryError("memory image too large".into()))?
+            as usize;
+        let len = end.saturating_sub(offset);
+        let fd = rustix::fs::memfd_create(
+            "kestrel-memory-image",
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        )
+        .map_err(|errno| error("memfd_create", errno))?;
+        rustix::fs::ftruncate(&fd, len as u64).map_err(|errno| error("ftruncate", errno))?;
+        let file = std::fs::File::from(fd);
+        for (index, chunk) in contents[offset.min(contents.len())..]
+            .chunks(page)
+            .enumerate()
+        {
+            if chunk.iter().any(|byte| *byte != 0) {
+                file.write_all_at(chunk, (index * page) as u64)
+                    .map_err(|io| MemoryError(format!("cannot write a memory image: {io}")))?;
+            }
+        }
+        let fd = OwnedFd::from(file);
+        // Nothing may change the image from now on: every mapping of it is private.
+        rustix::fs::fcntl_add_seals(
+            &fd,
+            SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+        )
+        .map_err(|errno| error("seals", errno))?;
+        Ok(MemoryImage { fd, offset, len })
+    }
+
+    /// Where the mapped part starts in the memory, in bytes (a whole number of host pages).
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The mapped part's length in bytes (a whole number of host pages).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped (the memory starts all zero).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Where the image ends in the memory, in bytes.
+    pub fn end(&self) -> usize {
+        self.offset + self.len
+    }
+}
+
+/// Address space for `slots` memories of at most `slot_bytes` each, reserved once and
+/// reused (see the module docs).
+pub struct MemoryPool {
+    base: NonNull<u8>,
+    slot_bytes: usize,
+    slots: u32,
+    /// Free slot indices; the most recently freed slot is reused first.
+    free: Mutex<Vec<u32>>,
+}
+
+// SAFETY: the pool's mapping is owned by the pool; which slot belongs to whom is decided
+// under the `free` mutex, and a slot's bytes are used only by the one memory holding it.
+unsafe impl Send for MemoryPool {}
+// SAFETY: as above: shared access goes through the mutex.
+unsafe impl Sync for MemoryPool {}
+
+impl MemoryPool {
+    /// Reserves `slots` slots of `slot_bytes` (rounded up to the host page size) each.
+    pub fn new(slots: u32, slot_bytes: u64) -> Result<MemoryPool, MemoryError> {
+        let slot_bytes = round_up_to_host_page(slot_bytes.max(1))
+            .ok_or_else(|| MemoryError("pool slot too large".into()))?;
+        let total = slot_bytes
+            .checked_mul(u64::from(slots.max(1)))
+            .filter(|total| *total <= isize::MAX as u64)
+            .ok_or_else(|| MemoryError("pool too large".into()))? as usize;
+        // SAFETY: an anonymous mapping at an address the kernel picks cannot alias anything.
+        let base = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                total,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|error| {
+            MemoryError(format!(
+                "cannot reserve {total} bytes of address space for the memory pool: {error}"
+            ))
+        })?;
+        Ok(MemoryPool {
+            base: NonNull::new(base.cast()).expect("mmap never returns null on success"),
+            slot_bytes: slot_bytes as usize,
+            slots,
+            free: Mutex::new((0..slots).rev().collect()),
+        })
+    }
+
+    /// Bytes per slot.
+    pub fn slot_bytes(&self) -> usize {
+        self.slot_bytes
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> u32 {
+        self.slots
+    }
+
+    /// Slots no memory holds now.
+    pub fn free_slots(&self) -> usize {
+        self.free
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .len()
+    }
+
+    fn allocate(&self) -> Option<u32> {
+        self.free
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .pop()
+    }
+
+    fn slot_base(&self, index: u32) -> *mut u8 {
+        // SAFETY: `index < slots`, so the offset stays inside the pool's mapping.
+        unsafe { self.base.as_ptr().add(index as usize * self.slot_bytes) }
+    }
+
+    /// Returns slot `index`, whose first `used` bytes (a whole number of host pages) may
+    /// have been accessible, to the free list after discarding them.
+    fn release(&self, index: u32, used: usize) {
+        debug_assert!(used <= self.slot_bytes);
+        if used > 0 {
+            // SAFETY: `slot_base(index)..+used` lies in slot `index`, which the memory
+            // releasing it owned and no longer uses; replacing it with a fresh inaccessible
+            // anonymous mapping discards its pages and restores the free-slot invariant.
+            let reset = unsafe {
+                rustix::mm::mmap_anonymous(
+                    self.slot_base(index).cast(),
+                    used,
+                    ProtFlags::empty(),
+                    MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+                )
+            };
+            if reset.is_err() {
+                // The slot's old pages could not be discarded: never hand it out again.
+                return;
+            }
+        }
+        self.free
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(index);
+    }
+}
+
+impl Drop for MemoryPool {
+    fn drop(&mut self) {
+        // SAFETY: the pool owns this mapping; every memory holding a slot holds an `Arc` of
+        // the pool, so none is left when the pool drops.
+        let _ = unsafe {
+            rustix::mm::munmap(
+                self.base.as_ptr().cast(),
+                self.slot_bytes * self.slots.max(1) as usize,
+            )
+        };
+    }
+}
+
+impl std::fmt::Debug for MemoryPool {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("MemoryPool")
+            .field("slots", &self.slots)
+            .field("slot_bytes", &self.slot_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a memory's reservation comes from.
+enum Reservation {
+    /// Its own mapping (unmapped on drop), or nothing when `reserved_bytes` is 0.
+    Owned,
+    /// Slot `index` of `pool`.
+    Pooled { pool: Arc<MemoryPool>, index: u32 },
+}
+
 /// One linear memory.
 pub struct LinearMemory {
     definition: Box<VMMemoryDefinition>,
     /// Bytes reserved at `definition.base`; 0 when nothing is mapped.
     reserved_bytes: usize,
+    /// Bytes from `definition.base` that are accessible (a whole number of host pages).
+    accessible: usize,
+    reservation: Reservation,
     ty: MemoryType,
     maximum_pages: u64,
 }
@@ -66,6 +310,16 @@ fn round_up_to_host_page(bytes: u64) -> Option<u64> {
 impl LinearMemory {
     /// Creates a memory of `ty.limits.minimum` pages.
     pub fn new(ty: MemoryType, config: &MemoryConfig) -> Result<LinearMemory, MemoryError> {
+        LinearMemory::with_image(ty, config, None)
+    }
+
+    /// Creates a memory of `ty.limits.minimum` pages whose first bytes are `image` (mapped
+    /// copy-on-write), or zeros without an image. The image must fit in the minimum size.
+    pub fn with_image(
+        ty: MemoryType,
+        config: &MemoryConfig,
+        image: Option<&MemoryImage>,
+    ) -> Result<LinearMemory, MemoryError> {
         let maximum_pages = ty
             .limits
             .maximum
@@ -81,18 +335,66 @@ impl LinearMemory {
             .checked_mul(ty.page_size())
             .filter(|bytes| *bytes <= isize::MAX as u64)
             .ok_or_else(|| MemoryError(format!("cannot allocate {minimum_pages} pages")))?;
+        if let Some(image) = image
+            && round_up_to_host_page(minimum_bytes) < Some(image.end() as u64)
+        {
+            return Err(MemoryError("memory image larger than the memory".into()));
+        }
         let maximum_bytes = maximum_pages.saturating_mul(ty.page_size());
-        let reserve = maximum_bytes.min(config.reservation_bytes.max(minimum_bytes));
         let mut memory = LinearMemory {
             definition: Box::new(VMMemoryDefinition {
                 base: NonNull::dangling().as_ptr(),
                 current_length: 0,
             }),
             reserved_bytes: 0,
+            accessible: 0,
+            reservation: Reservation::Owned,
             ty,
             maximum_pages,
         };
-        memory.remap(reserve)?;
+        if let Some(pool) = &config.pool {
+            if minimum_bytes > pool.slot_bytes as u64 {
+                return Err(MemoryError(format!(
+                    "a memory of {minimum_bytes} bytes does not fit in a pool slot of {} bytes",
+                    pool.slot_bytes
+                )));
+            }
+            let index = pool.allocate().ok_or_else(|| {
+                MemoryError(format!(
+                    "all {} memory slots of the pool are in use",
+                    pool.slots
+                ))
+            })?;
+            memory.definition.base = pool.slot_base(index);
+            memory.reserved_bytes = pool.slot_bytes;
+            memory.reservation = Reservation::Pooled {
+                pool: pool.clone(),
+                index,
+            };
+        } else {
+            let reserve = maximum_bytes.min(config.reservation_bytes.max(minimum_bytes));
+            memory.remap(reserve)?;
+        }
+        if let Some(image) = image.filter(|image| image.len > 0) {
+            // The pages before the image must be accessible too (they stay zero).
+            memory.make_accessible(image.offset)?;
+            // SAFETY: `base+offset..base+end` lies in the reservation (the image fits in the
+            // minimum size, which the reservation covers) and is inaccessible memory this
+            // memory owns; mapping the image over it privately aliases nothing (writes go
+            // to private copies; the memfd is sealed against every write anyway).
+            unsafe {
+                rustix::mm::mmap(
+                    memory.definition.base.add(image.offset).cast(),
+                    image.len,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE | MapFlags::FIXED,
+                    &image.fd,
+                    0,
+                )
+            }
+            .map_err(|error| MemoryError(format!("cannot map a memory image: {error}")))?;
+            memory.accessible = image.end();
+        }
         memory.make_accessible(minimum_bytes as usize)?;
         Ok(memory)
     }
@@ -115,6 +417,16 @@ impl LinearMemory {
     /// The largest size in pages this memory may reach.
     pub fn maximum_pages(&self) -> u64 {
         self.maximum_pages
+    }
+
+    /// Bytes of address space this memory reserves now (for a pooled memory, its slot).
+    pub fn reserved_bytes(&self) -> usize {
+        self.reserved_bytes
+    }
+
+    /// Whether the memory lives in a slot of a [`MemoryPool`].
+    pub fn is_pooled(&self) -> bool {
+        matches!(self.reservation, Reservation::Pooled { .. })
     }
 
     /// The state compiled code and the interpreter read: base and length.
@@ -152,6 +464,26 @@ impl LinearMemory {
         Some(old_pages)
     }
 
+    /// Replaces the whole accessible contents with zeros (dropping any image pages): used
+    /// when instantiation fails before its data segments would have been written.
+    pub fn reset_to_zero(&mut self) -> Result<(), MemoryError> {
+        if self.accessible == 0 {
+            return Ok(());
+        }
+        // SAFETY: `base..base+accessible` is accessible memory this memory owns; replacing
+        // it with fresh anonymous read-write pages keeps it accessible, now zero.
+        unsafe {
+            rustix::mm::mmap_anonymous(
+                self.definition.base.cast(),
+                self.accessible,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|error| MemoryError(format!("cannot reset memory: {error}")))?;
+        Ok(())
+    }
+
     /// The accessible bytes.
     pub fn data(&self) -> &[u8] {
         // SAFETY: by the type's invariant `base..base+current_length` is mapped readable and
@@ -181,7 +513,8 @@ impl LinearMemory {
         Ok(())
     }
 
-    /// Replaces the reservation with one of `bytes` bytes, keeping the current contents.
+    /// Replaces the reservation with an owned one of `bytes` bytes, keeping the current
+    /// contents.
     fn remap(&mut self, bytes: u64) -> Result<(), MemoryError> {
         let bytes = round_up_to_host_page(bytes)
             .filter(|bytes| *bytes <= isize::MAX as u64)
@@ -205,14 +538,16 @@ impl LinearMemory {
             ))
         })? as *mut u8;
         let current = self.definition.current_length;
+        let accessible = round_up_to_host_page(current as u64).unwrap_or(0) as usize;
         if current > 0 {
-            // SAFETY: `base..base+current` lies in the fresh mapping (current <= bytes) and
-            // is made writable first; the old range is readable by the type's invariant; the
-            // two mappings are distinct so the ranges cannot overlap.
+            // SAFETY: `base..base+accessible` lies in the fresh mapping (current <= bytes,
+            // both page multiples after rounding) and is made writable first; the old range
+            // is readable by the type's invariant; the two mappings are distinct so the
+            // ranges cannot overlap.
             unsafe {
                 rustix::mm::mprotect(
                     base.cast(),
-                    round_up_to_host_page(current as u64).unwrap_or(0) as usize,
+                    accessible,
                     MprotectFlags::READ | MprotectFlags::WRITE,
                 )
                 .map_err(|error| MemoryError(format!("mprotect failed: {error}")))?;
@@ -222,14 +557,14 @@ impl LinearMemory {
         self.unmap();
         self.definition.base = base;
         self.reserved_bytes = bytes;
+        self.accessible = accessible;
         Ok(())
     }
 
     /// Makes the first `bytes` bytes accessible and records the new length.
     fn make_accessible(&mut self, bytes: usize) -> Result<(), MemoryError> {
         debug_assert!(bytes <= self.reserved_bytes);
-        let old =
-            round_up_to_host_page(self.definition.current_length as u64).unwrap_or(0) as usize;
+        let old = self.accessible;
         let new = round_up_to_host_page(bytes as u64).unwrap_or(u64::MAX) as usize;
         if new > old {
             // SAFETY: `old..new` lies inside the reservation (`bytes <= reserved_bytes`, and
@@ -242,18 +577,27 @@ impl LinearMemory {
                 )
             }
             .map_err(|error| MemoryError(format!("cannot commit memory: {error}")))?;
+            self.accessible = new;
         }
         self.definition.current_length = bytes;
         Ok(())
     }
 
+    /// Gives up the reservation: unmaps an owned one, returns a pool slot to its pool.
     fn unmap(&mut self) {
-        if self.reserved_bytes > 0 {
-            // SAFETY: `base..base+reserved_bytes` is exactly the mapping this memory created
-            // and nothing else refers to it once the memory is being remapped or dropped.
-            let _ = unsafe { rustix::mm::munmap(self.definition.base.cast(), self.reserved_bytes) };
-            self.reserved_bytes = 0;
+        match std::mem::replace(&mut self.reservation, Reservation::Owned) {
+            Reservation::Pooled { pool, index } => pool.release(index, self.accessible),
+            Reservation::Owned if self.reserved_bytes > 0 => {
+                // SAFETY: `base..base+reserved_bytes` is exactly the mapping this memory
+                // created and nothing else refers to it once the memory is being remapped or
+                // dropped.
+                let _ =
+                    unsafe { rustix::mm::munmap(self.definition.base.cast(), self.reserved_bytes) };
+            }
+            Reservation::Owned => {}
         }
+        self.reserved_bytes = 0;
+        self.accessible = 0;
     }
 }
 
@@ -321,6 +665,7 @@ mod tests {
     fn moving_past_the_reservation_keeps_contents() {
         let config = MemoryConfig {
             reservation_bytes: 65536,
+            ..MemoryConfig::default()
         };
         let mut memory = LinearMemory::new(memory_type(1, None), &config).unwrap();
         memory.write(100, &[1, 2, 3]).unwrap();
