@@ -697,4 +697,194 @@ mod tests {
         assert_eq!(checked_range(10, 0, 10), Ok(10..10));
         assert_eq!(checked_range(11, 0, 10), Err(TrapCode::MemoryOutOfBounds));
     }
+
+    fn image_of(bytes: &[u8]) -> MemoryImage {
+        MemoryImage::new(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_declared_maximum_bounds_the_reservation() {
+        let memory = LinearMemory::new(memory_type(1, Some(1)), &MemoryConfig::default()).unwrap();
+        assert_eq!(memory.reserved_bytes(), 65536);
+        let unbounded = LinearMemory::new(memory_type(1, None), &MemoryConfig::default()).unwrap();
+        assert_eq!(unbounded.reserved_bytes(), 1 << 32);
+    }
+
+    #[test]
+    fn many_small_memories_fit_in_the_address_space() {
+        // 20,000 memories of 4 GiB would need 80 TiB of address space; bounded ones need
+        // 1.25 GiB.
+        let memories: Vec<LinearMemory> = (0..20_000)
+            .map(|_| LinearMemory::new(memory_type(1, Some(1)), &MemoryConfig::default()).unwrap())
+            .collect();
+        assert!(
+            memories
+                .iter()
+                .all(|memory| memory.reserved_bytes() == 65536)
+        );
+    }
+
+    #[test]
+    fn image_contents_appear_and_writes_stay_private() {
+        let mut contents = vec![0; 3 * 4096 + 10];
+        contents[5000] = 42;
+        contents[3 * 4096 + 9] = 7;
+        let image = image_of(&contents);
+        assert_eq!(image.offset(), 4096, "leading zero page left out");
+        let config = MemoryConfig::default();
+        let mut first =
+            LinearMemory::with_image(memory_type(1, Some(4)), &config, Some(&image)).unwrap();
+        let mut second =
+            LinearMemory::with_image(memory_type(1, Some(4)), &config, Some(&image)).unwrap();
+        assert_eq!(first.size_in_bytes(), 65536);
+        assert_eq!(first.data()[..contents.len()], contents[..]);
+        assert!(first.data()[contents.len()..].iter().all(|byte| *byte == 0));
+        first.write(5000, &[1]).unwrap();
+        first.write(100, &[2]).unwrap();
+        first.write(65535, &[3]).unwrap();
+        assert_eq!(
+            second.data()[5000],
+            42,
+            "a write to one instance leaks to another"
+        );
+        assert_eq!(second.data()[100], 0);
+        assert_eq!(second.data()[65535], 0);
+        second.write(3 * 4096 + 9, &[8]).unwrap();
+        assert_eq!(first.data()[3 * 4096 + 9], 7);
+        // A third memory sees the pristine image.
+        let third =
+            LinearMemory::with_image(memory_type(1, Some(4)), &config, Some(&image)).unwrap();
+        assert_eq!(third.data()[..contents.len()], contents[..]);
+        assert_eq!(first.write(65536, &[1]), Err(TrapCode::MemoryOutOfBounds));
+    }
+
+    #[test]
+    fn growing_past_the_image_and_moving_keep_contents() {
+        let contents: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8 + 1).collect();
+        let image = image_of(&contents);
+        // A reservation of one page forces a move on growth.
+        let config = MemoryConfig {
+            reservation_bytes: 2 * 65536,
+            ..MemoryConfig::default()
+        };
+        let mut memory =
+            LinearMemory::with_image(memory_type(2, None), &config, Some(&image)).unwrap();
+        assert_eq!(memory.data()[..contents.len()], contents[..]);
+        memory.write(69_999, &[0xaa]).unwrap();
+        assert_eq!(memory.grow(1), Some(2));
+        assert_eq!(memory.data()[69_999], 0xaa);
+        assert_eq!(memory.data()[..69_999], contents[..69_999]);
+        assert!(memory.data()[70_000..].iter().all(|byte| *byte == 0));
+        memory.write(3 * 65536 - 1, &[1]).unwrap();
+        assert_eq!(
+            memory.write(3 * 65536, &[1]),
+            Err(TrapCode::MemoryOutOfBounds)
+        );
+        assert_eq!(memory.grow(5), Some(3));
+        assert_eq!(memory.data()[..69_999], contents[..69_999]);
+        let fresh = LinearMemory::with_image(memory_type(2, None), &config, Some(&image)).unwrap();
+        assert_eq!(fresh.data()[69_999], contents[69_999]);
+    }
+
+    #[test]
+    fn an_image_larger_than_the_memory_is_refused() {
+        let image = image_of(&[1; 65537]);
+        let error =
+            LinearMemory::with_image(memory_type(1, None), &MemoryConfig::default(), Some(&image))
+                .unwrap_err();
+        assert!(error.0.contains("larger"), "{error:?}");
+    }
+
+    #[test]
+    fn reset_to_zero_discards_image_and_writes() {
+        let image = image_of(&[9; 5000]);
+        let mut memory =
+            LinearMemory::with_image(memory_type(1, None), &MemoryConfig::default(), Some(&image))
+                .unwrap();
+        memory.write(60_000, &[1]).unwrap();
+        memory.reset_to_zero().unwrap();
+        assert!(memory.data().iter().all(|byte| *byte == 0));
+        memory.write(0, &[5]).unwrap();
+        assert_eq!(memory.data()[0], 5);
+    }
+
+    fn pool_config(slots: u32, slot_bytes: u64) -> MemoryConfig {
+        MemoryConfig {
+            pool: Some(Arc::new(MemoryPool::new(slots, slot_bytes).unwrap())),
+            ..MemoryConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_reused_pool_slot_shows_no_previous_data() {
+        let config = pool_config(2, 4 * 65536);
+        let pool = config.pool.clone().unwrap();
+        let mut memory = LinearMemory::new(memory_type(1, Some(4)), &config).unwrap();
+        assert!(memory.is_pooled());
+        let base = memory.definition().base;
+        memory.grow(2).unwrap();
+        memory.write(0, b"secret").unwrap();
+        memory.write(3 * 65536 - 6, b"secret").unwrap();
+        drop(memory);
+        assert_eq!(pool.free_slots(), 2);
+        let mut next = LinearMemory::new(memory_type(1, Some(4)), &config).unwrap();
+        assert_eq!(next.definition().base, base, "not the same slot");
+        assert!(next.data().iter().all(|byte| *byte == 0));
+        // Pages the previous memory grew into are inaccessible again, then zero on growth.
+        assert_eq!(next.write(65536, &[1]), Err(TrapCode::MemoryOutOfBounds));
+        next.grow(2).unwrap();
+        assert!(next.data().iter().all(|byte| *byte == 0));
+    }
+
+    #[test]
+    fn a_reused_pool_slot_shows_its_own_image() {
+        let config = pool_config(1, 65536);
+        let secret_image = image_of(b"first module's data");
+        let other_image = image_of(b"other");
+        let mut memory =
+            LinearMemory::with_image(memory_type(1, Some(1)), &config, Some(&secret_image))
+                .unwrap();
+        memory.write(100, b"written").unwrap();
+        drop(memory);
+        let next =
+            LinearMemory::with_image(memory_type(1, Some(1)), &config, Some(&other_image)).unwrap();
+        assert_eq!(&next.data()[..5], b"other");
+        assert!(next.data()[5..].iter().all(|byte| *byte == 0));
+        drop(next);
+        let plain = LinearMemory::new(memory_type(1, Some(1)), &config).unwrap();
+        assert!(plain.data().iter().all(|byte| *byte == 0));
+    }
+
+    #[test]
+    fn pool_exhaustion_and_oversized_memories_are_errors() {
+        let config = pool_config(1, 65536);
+        let held = LinearMemory::new(memory_type(1, Some(1)), &config).unwrap();
+        let error = LinearMemory::new(memory_type(1, Some(1)), &config).unwrap_err();
+        assert!(error.0.contains("in use"), "{error:?}");
+        drop(held);
+        let error = LinearMemory::new(memory_type(2, None), &config).unwrap_err();
+        assert!(error.0.contains("does not fit"), "{error:?}");
+        LinearMemory::new(memory_type(1, Some(1)), &config).unwrap();
+    }
+
+    #[test]
+    fn a_pooled_memory_grows_out_of_its_slot() {
+        let config = pool_config(1, 65536);
+        let pool = config.pool.clone().unwrap();
+        let mut memory = LinearMemory::new(memory_type(1, None), &config).unwrap();
+        memory.write(10, b"kept").unwrap();
+        assert_eq!(pool.free_slots(), 0);
+        assert_eq!(memory.grow(3), Some(1));
+        assert!(!memory.is_pooled());
+        assert_eq!(
+            pool.free_slots(),
+            1,
+            "the slot is returned when the memory moves"
+        );
+        assert_eq!(&memory.data()[10..14], b"kept");
+        memory.write(4 * 65536 - 1, &[1]).unwrap();
+        // The slot is clean for the next memory.
+        let next = LinearMemory::new(memory_type(1, None), &config).unwrap();
+        assert!(next.data().iter().all(|byte| *byte == 0));
+    }
 }
