@@ -1,29 +1,39 @@
-//! Instantiation of an already-loaded module: an empty module, a small one with a memory
-//! and data segments, one importing WASI functions, and SpiderMonkey (4.2 MB, 1,721 data
-//! segments, WASI imports). Each iteration creates a store, instantiates in it and drops
-//! the store (and with it the instance): the whole life of a short-lived instance.
+//! `instantiate`: an already-compiled module instantiated through a pre-resolved linker
+//! (`InstancePre`): an empty module; a small one with a 64 KiB memory and data segments;
+//! one importing WASI functions; SpiderMonkey (4.2 MB, 1,721 data segments, WASI
+//! imports). Each iteration creates a store, instantiates in it and drops the store (and
+//! with it the instance): the whole life of a short-lived instance.
 //!
-//! `cargo bench -p kestrel-benches --bench instantiate -- instantiate/`
+//! `.../2-threads` runs the same on two threads at once, each doing its share of the
+//! iterations: the figure is the wall time per instantiation *per thread*, so it equals
+//! the sequential figure when instantiation scales perfectly.
+//!
+//! `startup`: bytes to ready instance (compile, link, instantiate) for the programs of the
+//! wasmi-benchmarks corpus.
+//!
+//! `cargo bench -p kestrel-benches --bench instantiate [--features peers] -- instantiate/`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kestrel::{Engine, Linker, Module, Store};
-use kestrel_wasi::WasiCtx;
+use kestrel_benches::subjects::{self, Action};
+use std::time::{Duration, Instant};
 
-fn kestrel_linker(engine: &Engine) -> Linker<Option<WasiCtx>> {
-    let mut linker = Linker::new(engine);
-    kestrel_wasi::add_to_linker(&mut linker, |cx: &mut Option<WasiCtx>| {
-        cx.as_mut().expect("a WASI context")
-    })
-    .unwrap();
-    linker.func_wrap("bench", "start", || {}).unwrap();
-    linker.func_wrap("bench", "end", || {}).unwrap();
-    linker
+fn on_two_threads(action: &Action, iterations: u64) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for share in [iterations / 2, iterations - iterations / 2] {
+            let action = action.clone();
+            scope.spawn(move || {
+                for _ in 0..share {
+                    action();
+                }
+            });
+        }
+    });
+    start.elapsed() / 2
 }
 
 fn instantiate(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("instantiate");
-    let engine = Engine::default();
-    let linker = kestrel_linker(&engine);
     for (name, bytes) in [
         ("empty", kestrel_benches::EMPTY.as_bytes().to_vec()),
         ("small", kestrel_benches::SMALL.as_bytes().to_vec()),
@@ -33,17 +43,34 @@ fn instantiate(criterion: &mut Criterion) {
         ),
         ("spidermonkey", kestrel_benches::wasm("spidermonkey")),
     ] {
-        let module = Module::new(&engine, &bytes).unwrap();
-        let pre = linker.instantiate_pre(&module).unwrap();
-        group.bench_function(format!("{name}/kestrel"), |bencher| {
-            bencher.iter(|| {
-                let mut store = Store::new(&engine, None);
-                pre.instantiate(&mut store).unwrap();
-            })
-        });
+        for subject in subjects::instantiators(&bytes) {
+            let action = subject.action.clone();
+            group.bench_function(format!("{name}/{}", subject.name), |bencher| {
+                bencher.iter(|| action())
+            });
+            let action = subject.action;
+            group.bench_function(format!("{name}/{}/2-threads", subject.name), |bencher| {
+                bencher.iter_custom(|iterations| on_two_threads(&action, iterations))
+            });
+        }
     }
     group.finish();
 }
 
-criterion_group!(benches, instantiate);
+fn startup(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("startup");
+    group.sample_size(10);
+    for name in kestrel_benches::STARTUP_PROGRAMS {
+        let bytes = kestrel_benches::wasm(name);
+        for subject in subjects::starters(&bytes) {
+            let action = subject.action;
+            group.bench_function(format!("{name}/{}", subject.name), |bencher| {
+                bencher.iter(|| action())
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, instantiate, startup);
 criterion_main!(benches);

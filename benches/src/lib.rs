@@ -96,3 +96,5 @@ pub const CALLS: &str = r#"
 /// The programs of the `startup` group (`wasm/NAME.wasm`).
 pub const STARTUP_PROGRAMS: &[&str] =
     &["erc20", "coremark", "bz2", "pulldown-cmark", "spidermonkey"];
+
+pub mod subjects;
