@@ -189,7 +189,9 @@ impl Config {
     }
 
     /// Address space reserved up front for each linear memory. The default, 4 GiB, means a
-    /// 32-bit memory never moves when it grows.
+    /// 32-bit memory never moves when it grows. A memory declaring a smaller maximum
+    /// reserves only its maximum (no guard region: every access is bounds-checked), so
+    /// small memories do not exhaust the address space.
     pub fn memory_reservation(&mut self, bytes: u64) -> &mut Config {
         self.memory.reservation_bytes = bytes;
         self

@@ -113,6 +113,7 @@ fn a_reused_pool_slot_never_shows_the_previous_instances_data() {
         let module = Module::new(&engine, &source).unwrap();
         let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
         let expected_at_8 = load_fresh(&engine, &pre, 8);
+        let expected_at_16 = load_fresh(&engine, &pre, 16);
         for round in 0..3 {
             let mut store = Store::new(&engine, ());
             let instance = pre.instantiate(&mut store).unwrap();
@@ -125,7 +126,9 @@ fn a_reused_pool_slot_never_shows_the_previous_instances_data() {
                 data[60_100..].iter().all(|byte| *byte == 0),
                 "round {round}"
             );
-            // The secret the next round must not see.
+            assert_eq!(i32::from(data[16]), expected_at_16, "round {round}");
+            // The secret the next round must not see, also over the module's data.
+            memory.write(&mut store, 16, b"SECRET").unwrap();
             memory.write(&mut store, 0, b"SECRET").unwrap();
             memory.write(&mut store, 8, b"SECRET").unwrap();
             memory.write(&mut store, 65530, b"SECRET").unwrap();

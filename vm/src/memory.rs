@@ -17,17 +17,24 @@
 //! before.
 //!
 //! A [`MemoryPool`] reserves `slots` regions of `slot_bytes` each in one mapping up front.
-//! A memory may take a slot instead of reserving its own; when the memory is dropped, the
-//! part of the slot it used is replaced by a fresh `PROT_NONE` anonymous mapping (which
-//! discards its pages, private image copies included) *before* the slot is returned to the
-//! free list, so the next memory in the slot starts from zero pages (or its own image).
+//! A memory may take a slot instead of reserving its own. When the memory is dropped, the
+//! part of the slot it used is wiped with `madvise(MADV_DONTNEED)` *before* the slot is
+//! returned to the free list: afterwards its anonymous pages read as zero and the pages of
+//! an image mapped in it read as the image again (the private copies are discarded). The
+//! free list remembers which image a slot holds and how much of it is accessible, so the
+//! next memory of the same module in that slot needs no system call at all; a memory
+//! wanting another image (or none) first maps fresh anonymous pages over the old image.
 //!
 //! Invariants: `definition.base .. base + definition.current_length` is readable and
 //! writable and belongs to this memory alone; bytes of the reservation past `accessible`
 //! (a whole number of host pages, at least `current_length`) are inaccessible;
-//! `current_length` never exceeds the maximum. A slot is in the pool's free list only while
-//! no memory uses it and all of it is `PROT_NONE` anonymous memory never written since it
-//! was mapped.
+//! `current_length` never exceeds the maximum; `image`, when set, is mapped at its offset
+//! in the reservation. A slot is in the pool's free list only while no memory uses it and
+//! it holds only zeros, except the bytes of the image the free list records for it (mapped
+//! privately, unmodified); its first `accessible` bytes (recorded too, covering the image)
+//! are readable and writable, the rest `PROT_NONE`. A pooled memory may so start with more
+//! accessible bytes than its size; they are zero, and every access is checked against
+//! `current_length` anyway.
 
 use crate::offsets::VMMemoryDefinition;
 use crate::trap::TrapCode;
@@ -149,8 +156,17 @@ pub struct MemoryPool {
     base: NonNull<u8>,
     slot_bytes: usize,
     slots: u32,
-    /// Free slot indices; the most recently freed slot is reused first.
-    free: Mutex<Vec<u32>>,
+    /// Free slots; the most recently freed slot is reused first.
+    free: Mutex<Vec<FreeSlot>>,
+}
+
+/// A free slot: its index, how many of its first bytes are accessible, and the image
+/// mapped in it (see the module docs).
+#[derive(Debug)]
+struct FreeSlot {
+    index: u32,
+    accessible: usize,
+    image: Option<Arc<MemoryImage>>,
 }
 
 // SAFETY: the pool's mapping is owned by the pool; which slot belongs to whom is decided
@@ -186,7 +202,16 @@ impl MemoryPool {
             base: NonNull::new(base.cast()).expect("mmap never returns null on success"),
             slot_bytes: slot_bytes as usize,
             slots,
-            free: Mutex::new((0..slots).rev().collect()),
+            free: Mutex::new(
+                (0..slots)
+                    .rev()
+                    .map(|index| FreeSlot {
+                        index,
+                        accessible: 0,
+                        image: None,
+                    })
+                    .collect(),
+            ),
         })
     }
 
@@ -208,7 +233,7 @@ impl MemoryPool {
             .len()
     }
 
-    fn allocate(&self) -> Option<u32> {
+    fn allocate(&self) -> Option<FreeSlot> {
         self.free
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
@@ -220,23 +245,23 @@ impl MemoryPool {
         unsafe { self.base.as_ptr().add(index as usize * self.slot_bytes) }
     }
 
-    /// Returns slot `index`, whose first `used` bytes (a whole number of host pages) may
-    /// have been accessible, to the free list after discarding them.
-    fn release(&self, index: u32, used: usize) {
+    /// Returns slot `index`, whose first `used` bytes (a whole number of host pages,
+    /// covering `image` if one is mapped in the slot) are accessible, to the free list
+    /// after discarding every change made to them.
+    fn release(&self, index: u32, used: usize, image: Option<Arc<MemoryImage>>) {
         debug_assert!(used <= self.slot_bytes);
         if used > 0 {
-            // SAFETY: `slot_base(index)..+used` lies in slot `index`, which the memory
-            // releasing it owned and no longer uses; replacing it with a fresh inaccessible
-            // anonymous mapping discards its pages and restores the free-slot invariant.
-            let reset = unsafe {
-                rustix::mm::mmap_anonymous(
+            // SAFETY: `slot_base(index)..+used` lies in slot `index`, private memory which
+            // the memory releasing it owned and no longer uses; discarding its pages makes
+            // anonymous ones read as zero and the image's read as the (sealed) image again.
+            let wiped = unsafe {
+                rustix::mm::madvise(
                     self.slot_base(index).cast(),
                     used,
-                    ProtFlags::empty(),
-                    MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+                    rustix::mm::Advice::LinuxDontNeed,
                 )
             };
-            if reset.is_err() {
+            if wiped.is_err() {
                 // The slot's old pages could not be discarded: never hand it out again.
                 return;
             }
@@ -244,7 +269,11 @@ impl MemoryPool {
         self.free
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-            .push(index);
+            .push(FreeSlot {
+                index,
+                accessible: used,
+                image,
+            });
     }
 }
 
@@ -287,6 +316,8 @@ pub struct LinearMemory {
     /// Bytes from `definition.base` that are accessible (a whole number of host pages).
     accessible: usize,
     reservation: Reservation,
+    /// The image mapped in the reservation, if any.
+    image: Option<Arc<MemoryImage>>,
     ty: MemoryType,
     maximum_pages: u64,
 }
@@ -318,8 +349,9 @@ impl LinearMemory {
     pub fn with_image(
         ty: MemoryType,
         config: &MemoryConfig,
-        image: Option<&MemoryImage>,
+        image: Option<&Arc<MemoryImage>>,
     ) -> Result<LinearMemory, MemoryError> {
+        let image = image.filter(|image| !image.is_empty());
         let maximum_pages = ty
             .limits
             .maximum
@@ -349,6 +381,7 @@ impl LinearMemory {
             reserved_bytes: 0,
             accessible: 0,
             reservation: Reservation::Owned,
+            image: None,
             ty,
             maximum_pages,
         };
@@ -359,23 +392,32 @@ impl LinearMemory {
                     pool.slot_bytes
                 )));
             }
-            let index = pool.allocate().ok_or_else(|| {
+            let slot = pool.allocate().ok_or_else(|| {
                 MemoryError(format!(
                     "all {} memory slots of the pool are in use",
                     pool.slots
                 ))
             })?;
-            memory.definition.base = pool.slot_base(index);
+            memory.definition.base = pool.slot_base(slot.index);
             memory.reserved_bytes = pool.slot_bytes;
+            memory.accessible = slot.accessible;
+            memory.image = slot.image;
             memory.reservation = Reservation::Pooled {
                 pool: pool.clone(),
-                index,
+                index: slot.index,
             };
+            let same_image = match (&memory.image, image) {
+                (Some(held), Some(wanted)) => Arc::ptr_eq(held, wanted),
+                (held, _) => held.is_none(),
+            };
+            if !same_image {
+                memory.unmap_image()?;
+            }
         } else {
             let reserve = maximum_bytes.min(config.reservation_bytes.max(minimum_bytes));
             memory.remap(reserve)?;
         }
-        if let Some(image) = image.filter(|image| image.len > 0) {
+        if let Some(image) = image.filter(|_| memory.image.is_none()) {
             // The pages before the image must be accessible too (they stay zero).
             memory.make_accessible(image.offset)?;
             // SAFETY: `base+offset..base+end` lies in the reservation (the image fits in the
@@ -393,7 +435,8 @@ impl LinearMemory {
                 )
             }
             .map_err(|error| MemoryError(format!("cannot map a memory image: {error}")))?;
-            memory.accessible = image.end();
+            memory.image = Some(image.clone());
+            memory.accessible = memory.accessible.max(image.end());
         }
         memory.make_accessible(minimum_bytes as usize)?;
         Ok(memory)
@@ -481,6 +524,28 @@ impl LinearMemory {
             )
         }
         .map_err(|error| MemoryError(format!("cannot reset memory: {error}")))?;
+        self.image = None;
+        Ok(())
+    }
+
+    /// Replaces the pages of the mapped image, if any, with zero pages (accessible, as the
+    /// image's were).
+    fn unmap_image(&mut self) -> Result<(), MemoryError> {
+        let Some(image) = self.image.take() else {
+            return Ok(());
+        };
+        // SAFETY: `base+offset..base+end` lies in the reservation, is accessible memory this
+        // memory owns (an image is mapped accessible), and nothing refers to its bytes;
+        // replacing it with fresh anonymous read-write pages keeps it accessible, now zero.
+        unsafe {
+            rustix::mm::mmap_anonymous(
+                self.definition.base.add(image.offset).cast(),
+                image.len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|error| MemoryError(format!("cannot unmap a memory image: {error}")))?;
         Ok(())
     }
 
@@ -586,7 +651,9 @@ impl LinearMemory {
     /// Gives up the reservation: unmaps an owned one, returns a pool slot to its pool.
     fn unmap(&mut self) {
         match std::mem::replace(&mut self.reservation, Reservation::Owned) {
-            Reservation::Pooled { pool, index } => pool.release(index, self.accessible),
+            Reservation::Pooled { pool, index } => {
+                pool.release(index, self.accessible, self.image.take())
+            }
             Reservation::Owned if self.reserved_bytes > 0 => {
                 // SAFETY: `base..base+reserved_bytes` is exactly the mapping this memory
                 // created and nothing else refers to it once the memory is being remapped or
@@ -598,6 +665,7 @@ impl LinearMemory {
         }
         self.reserved_bytes = 0;
         self.accessible = 0;
+        self.image = None;
     }
 }
 
@@ -698,8 +766,8 @@ mod tests {
         assert_eq!(checked_range(11, 0, 10), Err(TrapCode::MemoryOutOfBounds));
     }
 
-    fn image_of(bytes: &[u8]) -> MemoryImage {
-        MemoryImage::new(bytes).unwrap()
+    fn image_of(bytes: &[u8]) -> Arc<MemoryImage> {
+        Arc::new(MemoryImage::new(bytes).unwrap())
     }
 
     #[test]
@@ -853,6 +921,37 @@ mod tests {
         drop(next);
         let plain = LinearMemory::new(memory_type(1, Some(1)), &config).unwrap();
         assert!(plain.data().iter().all(|byte| *byte == 0));
+    }
+
+    #[test]
+    fn a_slot_reused_with_the_same_image_shows_the_pristine_image() {
+        let config = pool_config(1, 2 * 65536);
+        let image = image_of(&[5; 6000]);
+        let mut memory =
+            LinearMemory::with_image(memory_type(1, Some(2)), &config, Some(&image)).unwrap();
+        let base = memory.definition().base;
+        memory.write(0, b"secret").unwrap();
+        memory.write(5998, b"secret").unwrap();
+        memory.write(65530, b"secret").unwrap();
+        memory.grow(1).unwrap();
+        memory.write(65536 + 10, b"secret").unwrap();
+        drop(memory);
+        let memory =
+            LinearMemory::with_image(memory_type(1, Some(2)), &config, Some(&image)).unwrap();
+        assert_eq!(memory.definition().base, base, "not the same slot");
+        assert_eq!(memory.size_in_bytes(), 65536);
+        assert!(memory.data()[..6000].iter().all(|byte| *byte == 5));
+        assert!(memory.data()[6000..].iter().all(|byte| *byte == 0));
+        drop(memory);
+        // Then without the image: all zero, including where the image was.
+        let mut memory = LinearMemory::new(memory_type(2, Some(2)), &config).unwrap();
+        assert!(memory.data().iter().all(|byte| *byte == 0));
+        memory.write(0, b"again").unwrap();
+        drop(memory);
+        let memory =
+            LinearMemory::with_image(memory_type(1, Some(2)), &config, Some(&image)).unwrap();
+        assert!(memory.data()[..6000].iter().all(|byte| *byte == 5));
+        assert!(memory.data()[6000..].iter().all(|byte| *byte == 0));
     }
 
     #[test]

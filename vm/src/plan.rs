@@ -17,10 +17,12 @@
 use crate::memory::{MemoryError, MemoryImage};
 use crate::types::TypeId;
 use kestrel_parser::{ConstExpr, ConstOp, DataMode, ModuleInfo};
+use std::sync::Arc;
 
-/// Data segments smaller than this in total are copied rather than mapped: one `mmap` of
-/// an image costs more than copying a few hundred bytes into a fresh page.
-pub const IMAGE_MIN_DATA_BYTES: usize = 4096;
+/// Modules with fewer data bytes than this have their segments copied rather than mapped.
+/// One: mapping an image costs an `mmap` (none at all in a reused pool slot), while copying
+/// even a few bytes costs a page fault and a fresh zeroed page per touched page.
+pub const IMAGE_MIN_DATA_BYTES: usize = 1;
 
 /// The per-module instantiation plan (see the module docs).
 #[derive(Debug)]
@@ -32,7 +34,7 @@ pub struct InstancePlan {
     pub data_offsets: Box<[Option<u64>]>,
     /// One entry per defined memory: its image, when the module's data segments are all in
     /// images (then `data_in_images` is set).
-    pub memory_images: Box<[Option<MemoryImage>]>,
+    pub memory_images: Box<[Option<Arc<MemoryImage>>]>,
     /// Every active data segment is in `memory_images`: with copy-on-write initialisation
     /// instantiation writes no data segment.
     pub data_in_images: bool,
@@ -76,7 +78,7 @@ pub fn constant_offset(expr: &ConstExpr) -> Option<u64> {
 fn build_images(
     info: &ModuleInfo,
     offsets: &[Option<u64>],
-) -> Result<Option<Box<[Option<MemoryImage>]>>, MemoryError> {
+) -> Result<Option<Box<[Option<Arc<MemoryImage>>]>>, MemoryError> {
     let imported = info.num_imported_memories as usize;
     let defined = &info.memories[imported..];
     let mut contents: Vec<Vec<u8>> = vec![Vec::new(); defined.len()];
@@ -124,7 +126,7 @@ fn build_images(
             if bytes.is_empty() {
                 Ok(None)
             } else {
-                MemoryImage::new(bytes).map(Some)
+                MemoryImage::new(bytes).map(|image| Some(Arc::new(image)))
             }
         })
         .collect::<Result<_, _>>()
