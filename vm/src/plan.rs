@@ -24,6 +24,9 @@ use std::sync::Arc;
 /// even a few bytes costs a page fault and a fresh zeroed page per touched page.
 pub const IMAGE_MIN_DATA_BYTES: usize = 1;
 
+/// One optional image per defined memory.
+pub type MemoryImages = Box<[Option<Arc<MemoryImage>>]>;
+
 /// The per-module instantiation plan (see the module docs).
 #[derive(Debug)]
 pub struct InstancePlan {
@@ -34,7 +37,7 @@ pub struct InstancePlan {
     pub data_offsets: Box<[Option<u64>]>,
     /// One entry per defined memory: its image, when the module's data segments are all in
     /// images (then `data_in_images` is set).
-    pub memory_images: Box<[Option<Arc<MemoryImage>>]>,
+    pub memory_images: MemoryImages,
     /// Every active data segment is in `memory_images`: with copy-on-write initialisation
     /// instantiation writes no data segment.
     pub data_in_images: bool,
@@ -78,7 +81,7 @@ pub fn constant_offset(expr: &ConstExpr) -> Option<u64> {
 fn build_images(
     info: &ModuleInfo,
     offsets: &[Option<u64>],
-) -> Result<Option<Box<[Option<Arc<MemoryImage>>]>>, MemoryError> {
+) -> Result<Option<MemoryImages>, MemoryError> {
     let imported = info.num_imported_memories as usize;
     let defined = &info.memories[imported..];
     let mut contents: Vec<Vec<u8>> = vec![Vec::new(); defined.len()];
