@@ -421,9 +421,10 @@ impl LinearMemory {
             // The pages before the image must be accessible too (they stay zero).
             memory.make_accessible(image.offset)?;
             // SAFETY: `base+offset..base+end` lies in the reservation (the image fits in the
-            // minimum size, which the reservation covers) and is inaccessible memory this
-            // memory owns; mapping the image over it privately aliases nothing (writes go
-            // to private copies; the memfd is sealed against every write anyway).
+            // minimum size, which the reservation covers) and is memory this memory owns
+            // and nothing refers to (inaccessible, or a pool slot's zero pages); mapping the
+            // image over it privately aliases nothing (writes go to private copies; the
+            // memfd is sealed against every write anyway).
             unsafe {
                 rustix::mm::mmap(
                     memory.definition.base.add(image.offset).cast(),
@@ -531,7 +532,9 @@ impl LinearMemory {
     /// Replaces the pages of the mapped image, if any, with zero pages (accessible, as the
     /// image's were).
     fn unmap_image(&mut self) -> Result<(), MemoryError> {
-        let Some(image) = self.image.take() else {
+        // Forget the image only once its pages are gone: a slot released after a failure
+        // here must still be wiped as holding it.
+        let Some(image) = self.image.clone() else {
             return Ok(());
         };
         // SAFETY: `base+offset..base+end` lies in the reservation, is accessible memory this
@@ -546,6 +549,7 @@ impl LinearMemory {
             )
         }
         .map_err(|error| MemoryError(format!("cannot unmap a memory image: {error}")))?;
+        self.image = None;
         Ok(())
     }
 
