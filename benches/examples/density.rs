@@ -2,7 +2,15 @@
 //! one data segment) alive at once, each in its own store, touches each memory (one write
 //! through Wasm), and reports instances per second and resident memory per instance.
 //!
-//! `cargo run --release -p kestrel-benches --example density -- N [--pooling]`
+//! `cargo run --release -p kestrel-benches --example density -- N [--pooling] [--copy]`
+//!
+//! `--pooling` takes memories from a pool of N 64 KiB slots; `--copy` turns copy-on-write
+//! memory initialisation off (`Config::memory_init_cow(false)`): the data segment is then
+//! copied into each memory. Each copy-on-write memory is one more mapping of the process
+//! (two without pooling), and Linux caps a process's mappings (`vm.max_map_count`, 65,530
+//! by default), so beyond about 30,000 (on demand) or 65,000 (pooling) live instances
+//! with data either raise that limit or use `--copy`: copied memories are anonymous pages
+//! that the kernel merges with their neighbours' mappings.
 //!
 //! "Overhead" is the resident memory per instance beyond the one page of linear memory
 //! every instance touches (its data segment and the write share one 4 KiB page): store,
@@ -46,8 +54,11 @@ fn main() -> kestrel::Result<()> {
         .next()
         .and_then(|arg| arg.parse().ok())
         .unwrap_or(10_000);
-    let pooling = args.any(|arg| arg == "--pooling");
+    let flags: Vec<String> = args.collect();
+    let pooling = flags.iter().any(|arg| arg == "--pooling");
+    let copy = flags.iter().any(|arg| arg == "--copy");
     let mut config = Config::new();
+    config.memory_init_cow(!copy);
     if pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingConfig {
             total_memories: count as u32,
@@ -94,8 +105,13 @@ fn main() -> kestrel::Result<()> {
     }
     let per_instance = (after.saturating_sub(before)) as f64 / count as f64;
     println!(
-        "{count} live instances ({}): {:.0} instances/s ({:.2?} in all)",
+        "{count} live instances ({}, {}): {:.0} instances/s ({:.2?} in all)",
         if pooling { "pooling" } else { "on-demand" },
+        if copy {
+            "data copied"
+        } else {
+            "copy-on-write data"
+        },
         count as f64 / elapsed.as_secs_f64(),
         elapsed
     );

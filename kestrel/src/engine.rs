@@ -201,6 +201,13 @@ impl Config {
     /// its initial size starts as a copy-on-write mapping of an image of its contents
     /// built once per module (on by default), instead of having the segments copied in.
     /// Either way every instance sees only its own writes.
+    ///
+    /// Instantiation then touches no page of the memory, and a pool slot reused by the
+    /// same module needs no system call. The cost: each such memory is one more mapping of
+    /// the process, and Linux caps a process's mappings (`vm.max_map_count`, 65,530 by
+    /// default), which caps live instances with data near 30,000 (on demand) or 65,000
+    /// (pooling) unless that limit is raised. Turn this off for more live instances of
+    /// modules with little data: copied memories are plain anonymous pages.
     pub fn memory_init_cow(&mut self, enable: bool) -> &mut Config {
         self.memory.memory_init_cow = enable;
         self

@@ -329,6 +329,17 @@ unsafe impl Send for LinearMemory {}
 // `&mut self` or the tiers' accesses made while they hold the store exclusively.
 unsafe impl Sync for LinearMemory {}
 
+/// What to say after an `ENOMEM` from `mmap` or `mprotect`, which usually means the
+/// process has reached its limit on mappings rather than run out of memory.
+fn mapping_limit_hint(error: rustix::io::Errno) -> &'static str {
+    if error == rustix::io::Errno::NOMEM {
+        " (the process may have reached its limit on memory mappings, vm.max_map_count; \
+         copy-on-write memory images take one mapping per memory)"
+    } else {
+        ""
+    }
+}
+
 fn host_page_size() -> usize {
     rustix::param::page_size()
 }
@@ -435,7 +446,12 @@ impl LinearMemory {
                     0,
                 )
             }
-            .map_err(|error| MemoryError(format!("cannot map a memory image: {error}")))?;
+            .map_err(|error| {
+                MemoryError(format!(
+                    "cannot map a memory image: {error}{}",
+                    mapping_limit_hint(error)
+                ))
+            })?;
             memory.image = Some(image.clone());
             memory.accessible = memory.accessible.max(image.end());
         }
@@ -645,7 +661,12 @@ impl LinearMemory {
                     MprotectFlags::READ | MprotectFlags::WRITE,
                 )
             }
-            .map_err(|error| MemoryError(format!("cannot commit memory: {error}")))?;
+            .map_err(|error| {
+                MemoryError(format!(
+                    "cannot commit memory: {error}{}",
+                    mapping_limit_hint(error)
+                ))
+            })?;
             self.accessible = new;
         }
         self.definition.current_length = bytes;
