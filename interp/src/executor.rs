@@ -202,6 +202,10 @@ fn enter(
     })
 }
 
+/// The value stack's first size, in slots: small, because every store that has run Wasm
+/// keeps its stack (1 KiB here; it doubles as calls need more).
+const MIN_SLOTS: usize = 128;
+
 /// Prepares the frame's slots: grows the value stack if needed, zeroes the non-parameter
 /// locals and copies in the constants.
 fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: Frame) -> Result<(), TrapCode> {
@@ -214,7 +218,7 @@ fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: Frame) -> Result<(
         }
         let new_len = end
             .max(stacks.slots.len() * 2)
-            .max(1024)
+            .max(MIN_SLOTS)
             .min(limit.max(end));
         stacks.slots.resize(new_len, 0);
     }

@@ -845,6 +845,7 @@ fn memories_and_tables_that_move_are_reloaded_after_calls() {
     let mut harness = Harness::with_config(
         MemoryConfig {
             reservation_bytes: PAGE,
+            ..MemoryConfig::default()
         },
         StackLimits::default(),
     );

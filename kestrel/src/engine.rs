@@ -5,8 +5,7 @@
 //! of different engines never mix: instantiating across engines is a usage error.
 
 use crate::{Error, Features, Result};
-use kestrel_vm::Instrumentation;
-use kestrel_vm::{MemoryConfig, StackLimits, TypeRegistry};
+use kestrel_vm::{Instrumentation, MemoryConfig, MemoryPool, StackLimits, TypeRegistry};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +33,46 @@ impl Default for Strategy {
     /// [`Strategy::Interpreter`].
     fn default() -> Strategy {
         crate::tier::default_strategy()
+    }
+}
+
+/// Where instances' linear memories get their address space
+/// ([`Config::allocation_strategy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum InstanceAllocationStrategy {
+    /// Each memory reserves its own address space when it is created and gives it back
+    /// when its store is dropped (the default).
+    #[default]
+    OnDemand,
+    /// Memory slots reserved once per engine and reused (see [`PoolingConfig`]).
+    Pooling(PoolingConfig),
+}
+
+/// The pooling allocator's limits: how many memories may live at once in all the stores of
+/// an engine, and how large each may be.
+///
+/// The engine reserves `total_memories * max_memory_size` bytes of address space up front
+/// (no physical memory). Instantiation takes a free slot for each memory the module
+/// defines and fails with [`ErrorKind::Resource`](crate::ErrorKind::Resource) when none is
+/// free or the memory's initial size exceeds `max_memory_size`. When a store is dropped its
+/// memories' slots are decommitted (their pages discarded, so a slot never shows a previous
+/// instance's data) and returned to the pool. A memory that grows past `max_memory_size`
+/// moves out of its slot into an ordinary mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolingConfig {
+    /// Memories alive at once (1,000 by default).
+    pub total_memories: u32,
+    /// Bytes per slot (4 GiB by default; rounded up to the host page size).
+    pub max_memory_size: u64,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> PoolingConfig {
+        PoolingConfig {
+            total_memories: 1_000,
+            max_memory_size: 1 << 32,
+        }
     }
 }
 
@@ -80,6 +119,7 @@ pub struct Config {
     pub(crate) strategy: Strategy,
     pub(crate) tiering: TieringConfig,
     pub(crate) instrumentation: Instrumentation,
+    pub(crate) allocation: InstanceAllocationStrategy,
 }
 
 impl Default for Config {
@@ -93,6 +133,7 @@ impl Default for Config {
             strategy: Strategy::default(),
             tiering: TieringConfig::default(),
             instrumentation: Instrumentation::default(),
+            allocation: InstanceAllocationStrategy::default(),
         }
     }
 }
@@ -162,7 +203,9 @@ impl Config {
     }
 
     /// Address space reserved up front for each linear memory. The default, 4 GiB, means a
-    /// 32-bit memory never moves when it grows.
+    /// 32-bit memory never moves when it grows. A memory declaring a smaller maximum
+    /// reserves only its maximum (no guard region: every access is bounds-checked), so
+    /// small memories do not exhaust the address space.
     pub fn memory_reservation(&mut self, bytes: u64) -> &mut Config {
         self.memory.reservation_bytes = bytes;
         self
@@ -187,6 +230,29 @@ impl Config {
     /// store starts with no deadline (not an immediate one).
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Config {
         self.instrumentation.epochs = enable;
+        self
+    }
+
+    /// Whether a memory whose module's data segments all have constant offsets and fit in
+    /// its initial size starts as a copy-on-write mapping of an image of its contents
+    /// built once per module (on by default), instead of having the segments copied in.
+    /// Either way every instance sees only its own writes.
+    ///
+    /// Instantiation then touches no page of the memory, and a pool slot reused by the
+    /// same module needs no system call. The cost: each such memory is one more mapping of
+    /// the process, and Linux caps a process's mappings (`vm.max_map_count`, 65,530 by
+    /// default), which caps live instances with data near 30,000 (on demand) or 65,000
+    /// (pooling) unless that limit is raised. Turn this off for more live instances of
+    /// modules with little data: copied memories are plain anonymous pages.
+    pub fn memory_init_cow(&mut self, enable: bool) -> &mut Config {
+        self.memory.memory_init_cow = enable;
+        self
+    }
+
+    /// Where linear memories get their address space: reserved per memory (the default)
+    /// or from a pool of slots reserved once per engine.
+    pub fn allocation_strategy(&mut self, strategy: InstanceAllocationStrategy) -> &mut Config {
+        self.allocation = strategy;
         self
     }
 
@@ -246,12 +312,16 @@ struct EngineInner {
     registry: Arc<TypeRegistry>,
     /// The epoch of epoch interruption; every store of the engine reads it.
     epoch: Arc<AtomicU64>,
+    /// What stores' memories are made with (with the pool, when pooling).
+    memory: MemoryConfig,
 }
 
 impl Engine {
     /// Creates an engine with `config`.
     ///
-    /// Fails with [`ErrorKind::Usage`](crate::ErrorKind::Usage) when a limit is zero.
+    /// Fails with [`ErrorKind::Usage`](crate::ErrorKind::Usage) when a limit is zero, and
+    /// [`ErrorKind::Resource`](crate::ErrorKind::Resource) when the pooling allocator's
+    /// address space cannot be reserved.
     pub fn new(config: &Config) -> Result<Engine> {
         if config.stack_limits.max_call_depth == 0 {
             return Err(Error::usage("`max_call_depth` must be at least 1"));
@@ -260,17 +330,28 @@ impl Engine {
             return Err(Error::usage("`max_value_stack` must be at least 1"));
         }
         crate::tier::check_config(config)?;
-        Ok(Engine::from_valid_config(config.clone()))
+        let mut memory = config.memory.clone();
+        if let InstanceAllocationStrategy::Pooling(pooling) = config.allocation {
+            let pool = MemoryPool::new(pooling.total_memories, pooling.max_memory_size)
+                .map_err(|error| Error::resource(error.0))?;
+            memory.pool = Some(Arc::new(pool));
+        }
+        Ok(Engine::from_valid_config(config.clone(), memory))
     }
 
-    fn from_valid_config(config: Config) -> Engine {
+    fn from_valid_config(config: Config, memory: MemoryConfig) -> Engine {
         Engine {
             inner: Arc::new(EngineInner {
                 config,
                 registry: Arc::new(TypeRegistry::default()),
                 epoch: Arc::new(AtomicU64::new(0)),
+                memory,
             }),
         }
+    }
+
+    pub(crate) fn memory_config(&self) -> &MemoryConfig {
+        &self.inner.memory
     }
 
     /// Whether `a` and `b` are clones of one engine.
@@ -302,7 +383,7 @@ impl Engine {
 impl Default for Engine {
     /// An engine with the default [`Config`].
     fn default() -> Engine {
-        Engine::from_valid_config(Config::default())
+        Engine::from_valid_config(Config::default(), MemoryConfig::default())
     }
 }
 

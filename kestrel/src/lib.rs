@@ -40,7 +40,7 @@
 //! | [`Config`], [`Engine`] | Settings (Wasm features, stack limits, memory reservation), and the shared context built from them. |
 //! | [`Module`] | A validated module (from binary or text), shareable across threads and stores. |
 //! | [`Store<T>`] | Owner of all runtime objects, plus your data `T`. Nothing is freed before the store. |
-//! | [`Linker<T>`] | Definitions by `(module, name)`; resolves imports and instantiates. |
+//! | [`Linker<T>`], [`InstancePre<T>`] | Definitions by `(module, name)`; resolves imports and instantiates, or resolves once for many fast instantiations. |
 //! | [`Instance`] | An instantiated module; its exports. |
 //! | [`Func`], [`TypedFunc`] | A function (Wasm or host); a statically typed view of one for fast calls. |
 //! | [`Caller`] | What a host function gets: the store (and your data) and the calling instance. |
@@ -71,14 +71,14 @@ mod tier;
 mod typed;
 mod values;
 
-pub use engine::{Config, Engine, Strategy};
+pub use engine::{Config, Engine, InstanceAllocationStrategy, PoolingConfig, Strategy};
 pub use error::{Error, ErrorKind, FrameInfo, Result, WasmBacktrace};
 pub use externals::Extern;
 pub use func::{Func, IntoFunc};
 pub use global::Global;
 pub use instance::Instance;
 pub use limits::{StoreLimits, StoreLimitsBuilder};
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use memory::Memory;
 pub use module::{ExportType, ExternType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};

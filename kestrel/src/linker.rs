@@ -12,13 +12,15 @@ use crate::{
     AsContext, AsContextMut, Caller, Engine, Error, Extern, Func, FuncType, Instance, IntoFunc,
     Module, Result, Val,
 };
+use kestrel_parser::ImportKind;
 use kestrel_vm::HostFunc;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-/// Names items so modules' imports can be resolved, then instantiates modules.
+/// Names items so modules' imports can be resolved, then instantiates modules (or prepares
+/// them for fast repeated instantiation: [`Linker::instantiate_pre`]).
 ///
 /// `T` is the data type of the stores it instantiates in (host functions defined here receive
 /// a [`Caller<'_, T>`]).
@@ -208,18 +210,40 @@ impl<T: 'static> Linker<T> {
         module: &Module,
     ) -> Result<Instance> {
         let context = store.as_context_mut();
-        if !Engine::same(&self.engine, module.engine())
-            || !Arc::ptr_eq(self.engine.registry(), &context.opaque.registry)
-        {
-            return Err(Error::usage(
-                "cross-engine instantiation is not supported: the linker, module and store \
-                 must be made with one engine",
-            ));
+        if !Arc::ptr_eq(self.engine.registry(), &context.opaque.registry) {
+            return Err(cross_engine());
+        }
+        let resolved = self.resolve(module)?;
+        instantiate_resolved(context, module, &resolved)
+    }
+
+    /// Resolves `module`'s imports to this linker's definitions once, for instantiating it
+    /// many times with [`InstancePre::instantiate`]. Host functions defined with
+    /// [`func_wrap`](Linker::func_wrap) or [`func_new`](Linker::func_new) are type-checked
+    /// here; items of a store ([`define`](Linker::define)) are checked at each
+    /// instantiation, which must then be in their store.
+    ///
+    /// Fails with [`ErrorKind::Link`](crate::ErrorKind::Link) when an import is not defined
+    /// or a host function has the wrong type, and with
+    /// [`ErrorKind::Usage`](crate::ErrorKind::Usage) when the linker and module do not share
+    /// one engine.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        let resolved = self.resolve(module)?;
+        Ok(InstancePre {
+            module: module.clone(),
+            resolved: resolved.into(),
+            _data: PhantomData,
+        })
+    }
+
+    /// The definition of each of `module`'s imports, in import order, with host functions'
+    /// types checked.
+    fn resolve(&self, module: &Module) -> Result<Vec<Definition>> {
+        if !Engine::same(&self.engine, module.engine()) {
+            return Err(cross_engine());
         }
         let info = module.info();
-        let store_id = context.opaque.id();
-        // Resolve everything before adding host functions to the store, so a failure leaves
-        // the store as it was.
+        let runtime = module.runtime();
         let mut resolved = Vec::with_capacity(info.imports.len());
         for import in &info.imports {
             let definition = self
@@ -232,26 +256,35 @@ impl<T: 'static> Linker<T> {
                         import.module, import.name
                     ))
                 })?;
-            if let Definition::Extern(item) = definition
-                && item.store() != store_id
-            {
-                return Err(Error::usage(format!(
-                    "the definition of `{}::{}` belongs to another store",
-                    import.module, import.name
-                )));
-            }
-            resolved.push(definition);
-        }
-        let imports: Vec<kestrel_vm::Extern> = resolved
-            .into_iter()
-            .map(|definition| match definition {
-                Definition::Extern(item) => item.to_vm(store_id),
-                Definition::HostFunc(host) => {
-                    kestrel_vm::Extern::Func(Func::push_host(context.opaque, host.clone()).id)
+            if let Definition::HostFunc(host) = definition {
+                let mismatch = |detail: String| {
+                    Error::link(format!(
+                        "incompatible import type for `{}::{}`: {detail}",
+                        import.module, import.name
+                    ))
+                };
+                match import.kind {
+                    ImportKind::Func(type_index) => {
+                        if runtime.type_ids[type_index as usize] != host.type_id {
+                            return Err(mismatch(format!(
+                                "expected {}, found {}",
+                                info.types[type_index as usize], host.ty
+                            )));
+                        }
+                    }
+                    ImportKind::Tag(_) => {
+                        return Err(mismatch(
+                            "tags (exception handling) are not supported yet".into(),
+                        ));
+                    }
+                    expected => {
+                        return Err(mismatch(format!("expected a {}", expected.extern_kind())));
+                    }
                 }
-            })
-            .collect();
-        crate::instance::instantiate(context, module, &imports)
+            }
+            resolved.push(definition.clone());
+        }
+        Ok(resolved)
     }
 
     fn insert(&mut self, module: &str, name: &str, definition: Definition) -> Result<()> {
@@ -263,5 +296,92 @@ impl<T: 'static> Linker<T> {
         }
         names.insert(name.to_owned(), definition);
         Ok(())
+    }
+}
+
+fn cross_engine() -> Error {
+    Error::usage(
+        "cross-engine instantiation is not supported: the linker, module and store \
+         must be made with one engine",
+    )
+}
+
+/// Instantiates `module` in `context` with `resolved` (its imports' definitions in order,
+/// host functions already type-checked).
+fn instantiate_resolved<T: 'static>(
+    context: crate::StoreContextMut<'_, T>,
+    module: &Module,
+    resolved: &[Definition],
+) -> Result<Instance> {
+    let store_id = context.opaque.id();
+    // Check every store item before adding host functions to the store, so a failure
+    // leaves the store as it was.
+    for (definition, import) in resolved.iter().zip(&module.info().imports) {
+        if let Definition::Extern(item) = definition
+            && item.store() != store_id
+        {
+            return Err(Error::usage(format!(
+                "the definition of `{}::{}` belongs to another store",
+                import.module, import.name
+            )));
+        }
+    }
+    let imports: Vec<kestrel_vm::Extern> = resolved
+        .iter()
+        .map(|definition| match definition {
+            Definition::Extern(item) => item.to_vm(store_id),
+            Definition::HostFunc(host) => {
+                kestrel_vm::Extern::Func(Func::push_host(context.opaque, host.clone()).id)
+            }
+        })
+        .collect();
+    crate::instance::instantiate(context, module, &imports)
+}
+
+/// A module whose imports a [`Linker`] has resolved (and, for host functions,
+/// type-checked) once, ready to be instantiated many times, in any store of the engine:
+/// [`Linker::instantiate_pre`]. Cheap to clone, `Send` and `Sync`.
+pub struct InstancePre<T> {
+    module: Module,
+    resolved: Arc<[Definition]>,
+    _data: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            module: self.module.clone(),
+            resolved: self.resolved.clone(),
+            _data: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for InstancePre<T> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("InstancePre")
+            .field("module", &self.module)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The module this instantiates.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Instantiates the module in `store` and runs its start function, as
+    /// [`Linker::instantiate`] does but without resolving names again.
+    ///
+    /// Fails as [`Linker::instantiate`] does, except that names and host function types were
+    /// checked by [`Linker::instantiate_pre`].
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let context = store.as_context_mut();
+        if !Arc::ptr_eq(self.module.engine().registry(), &context.opaque.registry) {
+            return Err(cross_engine());
+        }
+        instantiate_resolved(context, &self.module, &self.resolved)
     }
 }

@@ -28,7 +28,7 @@ impl<T: 'static> Store<T> {
         let config = engine.config();
         let mut opaque = StoreOpaque::new(
             engine.registry().clone(),
-            config.memory,
+            engine.memory_config().clone(),
             config.stack_limits,
         );
         opaque.tiering = crate::tier::store_tiering(config);

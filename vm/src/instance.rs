@@ -148,16 +148,26 @@ pub fn instantiate(
         }
     }
 
+    let plan = module.plan();
     let instance_id = InstanceId(store.instances.len() as u32);
-    for index in info.num_imported_functions..info.functions.len() as u32 {
-        funcs.push(store.push_func(FuncEntity::Wasm {
-            instance: instance_id,
-            index,
-            type_id: module.function_type_id(index),
-        }));
-    }
-    for ty in &info.memories[info.num_imported_memories as usize..] {
-        let memory = LinearMemory::new(*ty, &store.memory_config)
+    let first_defined = store.push_wasm_funcs(
+        instance_id,
+        info.num_imported_functions,
+        &plan.defined_func_types,
+    );
+    funcs.extend((0..plan.defined_func_types.len() as u32).map(|i| FuncId(first_defined.0 + i)));
+    // Copy-on-write images replace the data segments only when all of them are in images.
+    let use_images = store.memory_config.memory_init_cow && plan.data_in_images;
+    for (defined, ty) in info.memories[info.num_imported_memories as usize..]
+        .iter()
+        .enumerate()
+    {
+        let image = if use_images {
+            plan.memory_images[defined].as_ref()
+        } else {
+            None
+        };
+        let memory = LinearMemory::with_image(*ty, &store.memory_config, image)
             .map_err(|error| InstantiationError::Resource(error.0))?;
         memories.push(store.push_memory(memory));
     }
@@ -185,9 +195,11 @@ pub fn instantiate(
         &tables,
         &global_cells,
     );
-    for id in &funcs[info.num_imported_functions as usize..] {
-        store.set_func_vmctx(*id, context.vmctx_ptr());
-    }
+    store.set_funcs_vmctx(
+        first_defined,
+        plan.defined_func_types.len(),
+        context.vmctx_ptr(),
+    );
     store.instances.push(InstanceEntity {
         module: module.clone(),
         funcs,
@@ -200,13 +212,16 @@ pub fn instantiate(
         context,
     });
 
-    initialize_segments(store, instance_id)?;
+    initialize_segments(store, instance_id, use_images)?;
     Ok(instance_id)
 }
 
+/// Applies the active element segments, then the active data segments (unless
+/// `data_in_images`: the defined memories were created from images holding them).
 fn initialize_segments(
     store: &mut StoreOpaque,
     instance_id: InstanceId,
+    data_in_images: bool,
 ) -> Result<(), InstantiationError> {
     let module = store.instance(instance_id).module.clone();
     let info = &module.info;
@@ -218,30 +233,56 @@ fn initialize_segments(
                 let offset = evaluate_in_instance(store, instance_id, offset) as u64;
                 let values = element_values(store, instance_id, &segment.items);
                 let table_id = store.instance(instance_id).tables[*table as usize];
-                store
-                    .table_mut(table_id)
-                    .write(offset, &values)
-                    .map_err(InstantiationError::Trap)?;
+                if let Err(trap) = store.table_mut(table_id).write(offset, &values) {
+                    if data_in_images {
+                        // The data segments must not appear written: they come after.
+                        unapply_images(store, instance_id)?;
+                    }
+                    return Err(InstantiationError::Trap(trap));
+                }
             }
         }
         store.instances[instance_id.index()].dropped_elements[segment_index] = true;
     }
+    let plan = module.plan();
     for (segment_index, segment) in info.data.iter().enumerate() {
         let DataMode::Active { memory, offset } = &segment.mode else {
             continue;
         };
-        let offset = evaluate_in_instance(store, instance_id, offset);
-        let memory_id = store.instance(instance_id).memories[*memory as usize];
-        let memory = store.memory_mut(memory_id);
-        let offset = if memory.ty().memory64 {
-            offset as u64
-        } else {
-            offset as u32 as u64
-        };
-        memory
-            .write(offset, info.data_bytes(segment))
-            .map_err(InstantiationError::Trap)?;
+        if !data_in_images {
+            let offset = match plan.data_offsets[segment_index] {
+                Some(offset) => offset as u128,
+                None => evaluate_in_instance(store, instance_id, offset),
+            };
+            let memory_id = store.instance(instance_id).memories[*memory as usize];
+            let memory = store.memory_mut(memory_id);
+            let offset = if memory.ty().memory64 {
+                offset as u64
+            } else {
+                offset as u32 as u64
+            };
+            memory
+                .write(offset, info.data_bytes(segment))
+                .map_err(InstantiationError::Trap)?;
+        }
         store.instances[instance_id.index()].dropped_data[segment_index] = true;
+    }
+    Ok(())
+}
+
+/// Zeroes the defined memories of an instance whose memories came from images.
+fn unapply_images(
+    store: &mut StoreOpaque,
+    instance_id: InstanceId,
+) -> Result<(), InstantiationError> {
+    let instance = store.instance(instance_id);
+    let imported = instance.module.info.num_imported_memories as usize;
+    let defined: Vec<_> = instance.memories[imported..].to_vec();
+    for id in defined {
+        store
+            .memory_mut(id)
+            .reset_to_zero()
+            .map_err(|error| InstantiationError::Resource(error.0))?;
     }
     Ok(())
 }
@@ -277,6 +318,14 @@ pub fn evaluate(
     globals: &[GlobalId],
     funcs: &[FuncId],
 ) -> u128 {
+    // The common case, a single instruction, needs no stack.
+    match *expr.ops {
+        [ConstOp::I32Const(value)] => return value as u32 as u128,
+        [ConstOp::I64Const(value)] => return value as u64 as u128,
+        [ConstOp::GlobalGet(index)] => return store.global(globals[index as usize]).bits(),
+        [ConstOp::RefFunc(index)] => return encode_func_ref(Some(funcs[index as usize])) as u128,
+        _ => {}
+    }
     let mut stack: Vec<u128> = Vec::new();
     let binary = |stack: &mut Vec<u128>, op: fn(u64, u64) -> u64| {
         let rhs = stack.pop().unwrap_or_default() as u64;

@@ -14,6 +14,7 @@ pub mod instrument;
 pub mod memory;
 pub mod numeric;
 pub mod offsets;
+pub mod plan;
 pub mod store;
 pub mod table;
 pub mod trap;
@@ -22,7 +23,7 @@ pub mod value;
 
 pub use instance::{Extern, InstantiationError, instantiate};
 pub use instrument::Instrumentation;
-pub use memory::{LinearMemory, MemoryConfig};
+pub use memory::{LinearMemory, MemoryConfig, MemoryImage, MemoryPool};
 pub use store::*;
 pub use table::Table;
 pub use trap::{FrameInfo, Trap, TrapCode, TrapReason};

@@ -1,28 +1,62 @@
-//! Linear memories.
+//! Linear memories, their copy-on-write images, and the pool of memory slots.
 //!
 //! A memory reserves its address space once with `mmap(PROT_NONE)` and makes pages
 //! accessible with `mprotect` as it grows, so growing never moves the bytes while the
 //! reservation lasts. The reservation covers the declared maximum, capped at
-//! [`MemoryConfig::reservation_bytes`]; a memory that outgrows it moves to a larger mapping,
-//! which is why every tier reloads [`VMMemoryDefinition::base`] after anything that can grow
-//! memory (a `memory.grow`, any call).
+//! [`MemoryConfig::reservation_bytes`]: a memory declaring a small maximum reserves only
+//! that (no guard region is needed: both tiers check every access against
+//! `current_length` explicitly). A memory that outgrows its reservation moves to a larger
+//! mapping, which is why every tier reloads [`VMMemoryDefinition::base`] after anything
+//! that can grow memory (a `memory.grow`, any call).
+//!
+//! A [`MemoryImage`] holds a memory's initial contents (its module's active data segments
+//! applied in order) in a sealed memfd, built once per module. A memory created from an
+//! image maps it `MAP_PRIVATE | MAP_FIXED` at the start of its reservation: the pages are
+//! shared with every other instance of the module until one writes, when the kernel gives
+//! that instance a private copy of the page. Growing maps anonymous zero pages past it as
+//! before.
+//!
+//! A [`MemoryPool`] reserves `slots` regions of `slot_bytes` each in one mapping up front.
+//! A memory may take a slot instead of reserving its own. When the memory is dropped, the
+//! part of the slot it used is wiped with `madvise(MADV_DONTNEED)` *before* the slot is
+//! returned to the free list: afterwards its anonymous pages read as zero and the pages of
+//! an image mapped in it read as the image again (the private copies are discarded). The
+//! free list remembers which image a slot holds and how much of it is accessible, so the
+//! next memory of the same module in that slot needs no system call at all; a memory
+//! wanting another image (or none) first maps fresh anonymous pages over the old image.
 //!
 //! Invariants: `definition.base .. base + definition.current_length` is readable and
-//! writable and belongs to this memory alone; bytes past `current_length` within the
-//! reservation are inaccessible; `current_length` never exceeds the maximum.
+//! writable and belongs to this memory alone; bytes of the reservation past `accessible`
+//! (a whole number of host pages, at least `current_length`) are inaccessible;
+//! `current_length` never exceeds the maximum; `image`, when set, is mapped at its offset
+//! in the reservation. A slot is in the pool's free list only while no memory uses it and
+//! it holds only zeros, except the bytes of the image the free list records for it (mapped
+//! privately, unmodified); its first `accessible` bytes (recorded too, covering the image)
+//! are readable and writable, the rest `PROT_NONE`. A pooled memory may so start with more
+//! accessible bytes than its size; they are zero, and every access is checked against
+//! `current_length` anyway.
 
 use crate::offsets::VMMemoryDefinition;
 use crate::trap::TrapCode;
 use kestrel_parser::MemoryType;
+use rustix::fs::{MemfdFlags, SealFlags};
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 use std::ffi::c_void;
+use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
 
-/// Tunables for memory reservation.
-#[derive(Debug, Clone, Copy)]
+/// Tunables for memory reservation and initialisation.
+#[derive(Debug, Clone)]
 pub struct MemoryConfig {
-    /// Address space reserved up front per memory (rounded up to the host page size).
+    /// Address space reserved up front per memory (rounded up to the host page size),
+    /// unless the memory's declared maximum is smaller.
     pub reservation_bytes: u64,
+    /// Initialise memories from their module's copy-on-write [`MemoryImage`] where one can
+    /// be built, instead of copying the data segments.
+    pub memory_init_cow: bool,
+    /// Take memories from this pool instead of reserving address space for each.
+    pub pool: Option<Arc<MemoryPool>>,
 }
 
 impl Default for MemoryConfig {
@@ -30,6 +64,8 @@ impl Default for MemoryConfig {
         // 4 GiB covers every 32-bit memory, so they never move.
         MemoryConfig {
             reservation_bytes: 1 << 32,
+            memory_init_cow: true,
+            pool: None,
         }
     }
 }
@@ -38,11 +74,250 @@ impl Default for MemoryConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryError(pub String);
 
+/// The initial contents of a memory, in a sealed memfd (see the module docs): the bytes
+/// from `offset` to `offset + len` of the memory (both whole numbers of host pages); the
+/// memory is zero elsewhere.
+#[derive(Debug)]
+pub struct MemoryImage {
+    fd: OwnedFd,
+    offset: usize,
+    len: usize,
+}
+
+impl MemoryImage {
+    /// An image of a memory whose first `contents.len()` bytes are `contents` (zero-padded
+    /// to a whole number of host pages). Leading zero pages are left out of the mapping,
+    /// and zero pages inside it are left as holes of the memfd.
+    pub fn new(contents: &[u8]) -> Result<MemoryImage, MemoryError> {
+        use std::os::unix::fs::FileExt;
+        let page = host_page_size();
+        let error = |what: &str, error: rustix::io::Errno| {
+            MemoryError(format!("cannot build a memory image ({what}): {error}"))
+        };
+        let first = contents
+            .iter()
+            .position(|byte| *byte != 0)
+            .unwrap_or(contents.len());
+        let offset = first / page * page;
+        let end = round_up_to_host_page(contents.len() as u64)
+            .ok_or_else(|| MemoryError("memory image too large".into()))?
+            as usize;
+        let len = end.saturating_sub(offset);
+        let fd = rustix::fs::memfd_create(
+            "kestrel-memory-image",
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        )
+        .map_err(|errno| error("memfd_create", errno))?;
+        rustix::fs::ftruncate(&fd, len as u64).map_err(|errno| error("ftruncate", errno))?;
+        let file = std::fs::File::from(fd);
+        for (index, chunk) in contents[offset.min(contents.len())..]
+            .chunks(page)
+            .enumerate()
+        {
+            if chunk.iter().any(|byte| *byte != 0) {
+                file.write_all_at(chunk, (index * page) as u64)
+                    .map_err(|io| MemoryError(format!("cannot write a memory image: {io}")))?;
+            }
+        }
+        let fd = OwnedFd::from(file);
+        // Nothing may change the image from now on: every mapping of it is private.
+        rustix::fs::fcntl_add_seals(
+            &fd,
+            SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+        )
+        .map_err(|errno| error("seals", errno))?;
+        Ok(MemoryImage { fd, offset, len })
+    }
+
+    /// Where the mapped part starts in the memory, in bytes (a whole number of host pages).
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The mapped part's length in bytes (a whole number of host pages).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped (the memory starts all zero).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Where the image ends in the memory, in bytes.
+    pub fn end(&self) -> usize {
+        self.offset + self.len
+    }
+}
+
+/// Address space for `slots` memories of at most `slot_bytes` each, reserved once and
+/// reused (see the module docs).
+pub struct MemoryPool {
+    base: NonNull<u8>,
+    slot_bytes: usize,
+    slots: u32,
+    /// Free slots; the most recently freed slot is reused first.
+    free: Mutex<Vec<FreeSlot>>,
+}
+
+/// A free slot: its index, how many of its first bytes are accessible, and the image
+/// mapped in it (see the module docs).
+#[derive(Debug)]
+struct FreeSlot {
+    index: u32,
+    accessible: usize,
+    image: Option<Arc<MemoryImage>>,
+}
+
+// SAFETY: the pool's mapping is owned by the pool; which slot belongs to whom is decided
+// under the `free` mutex, and a slot's bytes are used only by the one memory holding it.
+unsafe impl Send for MemoryPool {}
+// SAFETY: as above: shared access goes through the mutex.
+unsafe impl Sync for MemoryPool {}
+
+impl MemoryPool {
+    /// Reserves `slots` slots of `slot_bytes` (rounded up to the host page size) each.
+    pub fn new(slots: u32, slot_bytes: u64) -> Result<MemoryPool, MemoryError> {
+        let slot_bytes = round_up_to_host_page(slot_bytes.max(1))
+            .ok_or_else(|| MemoryError("pool slot too large".into()))?;
+        let total = slot_bytes
+            .checked_mul(u64::from(slots.max(1)))
+            .filter(|total| *total <= isize::MAX as u64)
+            .ok_or_else(|| MemoryError("pool too large".into()))? as usize;
+        // SAFETY: an anonymous mapping at an address the kernel picks cannot alias anything.
+        let base = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                total,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|error| {
+            MemoryError(format!(
+                "cannot reserve {total} bytes of address space for the memory pool: {error}"
+            ))
+        })?;
+        Ok(MemoryPool {
+            base: NonNull::new(base.cast()).expect("mmap never returns null on success"),
+            slot_bytes: slot_bytes as usize,
+            slots,
+            free: Mutex::new(
+                (0..slots)
+                    .rev()
+                    .map(|index| FreeSlot {
+                        index,
+                        accessible: 0,
+                        image: None,
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
+    /// Bytes per slot.
+    pub fn slot_bytes(&self) -> usize {
+        self.slot_bytes
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> u32 {
+        self.slots
+    }
+
+    /// Slots no memory holds now.
+    pub fn free_slots(&self) -> usize {
+        self.free
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .len()
+    }
+
+    fn allocate(&self) -> Option<FreeSlot> {
+        self.free
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .pop()
+    }
+
+    fn slot_base(&self, index: u32) -> *mut u8 {
+        // SAFETY: `index < slots`, so the offset stays inside the pool's mapping.
+        unsafe { self.base.as_ptr().add(index as usize * self.slot_bytes) }
+    }
+
+    /// Returns slot `index`, whose first `used` bytes (a whole number of host pages,
+    /// covering `image` if one is mapped in the slot) are accessible, to the free list
+    /// after discarding every change made to them.
+    fn release(&self, index: u32, used: usize, image: Option<Arc<MemoryImage>>) {
+        debug_assert!(used <= self.slot_bytes);
+        if used > 0 {
+            // SAFETY: `slot_base(index)..+used` lies in slot `index`, private memory which
+            // the memory releasing it owned and no longer uses; discarding its pages makes
+            // anonymous ones read as zero and the image's read as the (sealed) image again.
+            let wiped = unsafe {
+                rustix::mm::madvise(
+                    self.slot_base(index).cast(),
+                    used,
+                    rustix::mm::Advice::LinuxDontNeed,
+                )
+            };
+            if wiped.is_err() {
+                // The slot's old pages could not be discarded: never hand it out again.
+                return;
+            }
+        }
+        self.free
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(FreeSlot {
+                index,
+                accessible: used,
+                image,
+            });
+    }
+}
+
+impl Drop for MemoryPool {
+    fn drop(&mut self) {
+        // SAFETY: the pool owns this mapping; every memory holding a slot holds an `Arc` of
+        // the pool, so none is left when the pool drops.
+        let _ = unsafe {
+            rustix::mm::munmap(
+                self.base.as_ptr().cast(),
+                self.slot_bytes * self.slots.max(1) as usize,
+            )
+        };
+    }
+}
+
+impl std::fmt::Debug for MemoryPool {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("MemoryPool")
+            .field("slots", &self.slots)
+            .field("slot_bytes", &self.slot_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a memory's reservation comes from.
+enum Reservation {
+    /// Its own mapping (unmapped on drop), or nothing when `reserved_bytes` is 0.
+    Owned,
+    /// Slot `index` of `pool`.
+    Pooled { pool: Arc<MemoryPool>, index: u32 },
+}
+
 /// One linear memory.
 pub struct LinearMemory {
     definition: Box<VMMemoryDefinition>,
     /// Bytes reserved at `definition.base`; 0 when nothing is mapped.
     reserved_bytes: usize,
+    /// Bytes from `definition.base` that are accessible (a whole number of host pages).
+    accessible: usize,
+    reservation: Reservation,
+    /// The image mapped in the reservation, if any.
+    image: Option<Arc<MemoryImage>>,
     ty: MemoryType,
     maximum_pages: u64,
 }
@@ -53,6 +328,17 @@ unsafe impl Send for LinearMemory {}
 // SAFETY: shared references only read `definition`; all writes to the bytes go through
 // `&mut self` or the tiers' accesses made while they hold the store exclusively.
 unsafe impl Sync for LinearMemory {}
+
+/// What to say after an `ENOMEM` from `mmap` or `mprotect`, which usually means the
+/// process has reached its limit on mappings rather than run out of memory.
+fn mapping_limit_hint(error: rustix::io::Errno) -> &'static str {
+    if error == rustix::io::Errno::NOMEM {
+        " (the process may have reached its limit on memory mappings, vm.max_map_count; \
+         copy-on-write memory images take one mapping per memory)"
+    } else {
+        ""
+    }
+}
 
 fn host_page_size() -> usize {
     rustix::param::page_size()
@@ -66,6 +352,17 @@ fn round_up_to_host_page(bytes: u64) -> Option<u64> {
 impl LinearMemory {
     /// Creates a memory of `ty.limits.minimum` pages.
     pub fn new(ty: MemoryType, config: &MemoryConfig) -> Result<LinearMemory, MemoryError> {
+        LinearMemory::with_image(ty, config, None)
+    }
+
+    /// Creates a memory of `ty.limits.minimum` pages whose first bytes are `image` (mapped
+    /// copy-on-write), or zeros without an image. The image must fit in the minimum size.
+    pub fn with_image(
+        ty: MemoryType,
+        config: &MemoryConfig,
+        image: Option<&Arc<MemoryImage>>,
+    ) -> Result<LinearMemory, MemoryError> {
+        let image = image.filter(|image| !image.is_empty());
         let maximum_pages = ty
             .limits
             .maximum
@@ -81,18 +378,83 @@ impl LinearMemory {
             .checked_mul(ty.page_size())
             .filter(|bytes| *bytes <= isize::MAX as u64)
             .ok_or_else(|| MemoryError(format!("cannot allocate {minimum_pages} pages")))?;
+        if let Some(image) = image
+            && round_up_to_host_page(minimum_bytes) < Some(image.end() as u64)
+        {
+            return Err(MemoryError("memory image larger than the memory".into()));
+        }
         let maximum_bytes = maximum_pages.saturating_mul(ty.page_size());
-        let reserve = maximum_bytes.min(config.reservation_bytes.max(minimum_bytes));
         let mut memory = LinearMemory {
             definition: Box::new(VMMemoryDefinition {
                 base: NonNull::dangling().as_ptr(),
                 current_length: 0,
             }),
             reserved_bytes: 0,
+            accessible: 0,
+            reservation: Reservation::Owned,
+            image: None,
             ty,
             maximum_pages,
         };
-        memory.remap(reserve)?;
+        if let Some(pool) = &config.pool {
+            if minimum_bytes > pool.slot_bytes as u64 {
+                return Err(MemoryError(format!(
+                    "a memory of {minimum_bytes} bytes does not fit in a pool slot of {} bytes",
+                    pool.slot_bytes
+                )));
+            }
+            let slot = pool.allocate().ok_or_else(|| {
+                MemoryError(format!(
+                    "all {} memory slots of the pool are in use",
+                    pool.slots
+                ))
+            })?;
+            memory.definition.base = pool.slot_base(slot.index);
+            memory.reserved_bytes = pool.slot_bytes;
+            memory.accessible = slot.accessible;
+            memory.image = slot.image;
+            memory.reservation = Reservation::Pooled {
+                pool: pool.clone(),
+                index: slot.index,
+            };
+            let same_image = match (&memory.image, image) {
+                (Some(held), Some(wanted)) => Arc::ptr_eq(held, wanted),
+                (held, _) => held.is_none(),
+            };
+            if !same_image {
+                memory.unmap_image()?;
+            }
+        } else {
+            let reserve = maximum_bytes.min(config.reservation_bytes.max(minimum_bytes));
+            memory.remap(reserve)?;
+        }
+        if let Some(image) = image.filter(|_| memory.image.is_none()) {
+            // The pages before the image must be accessible too (they stay zero).
+            memory.make_accessible(image.offset)?;
+            // SAFETY: `base+offset..base+end` lies in the reservation (the image fits in the
+            // minimum size, which the reservation covers) and is memory this memory owns
+            // and nothing refers to (inaccessible, or a pool slot's zero pages); mapping the
+            // image over it privately aliases nothing (writes go to private copies; the
+            // memfd is sealed against every write anyway).
+            unsafe {
+                rustix::mm::mmap(
+                    memory.definition.base.add(image.offset).cast(),
+                    image.len,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE | MapFlags::FIXED,
+                    &image.fd,
+                    0,
+                )
+            }
+            .map_err(|error| {
+                MemoryError(format!(
+                    "cannot map a memory image: {error}{}",
+                    mapping_limit_hint(error)
+                ))
+            })?;
+            memory.image = Some(image.clone());
+            memory.accessible = memory.accessible.max(image.end());
+        }
         memory.make_accessible(minimum_bytes as usize)?;
         Ok(memory)
     }
@@ -115,6 +477,16 @@ impl LinearMemory {
     /// The largest size in pages this memory may reach.
     pub fn maximum_pages(&self) -> u64 {
         self.maximum_pages
+    }
+
+    /// Bytes of address space this memory reserves now (for a pooled memory, its slot).
+    pub fn reserved_bytes(&self) -> usize {
+        self.reserved_bytes
+    }
+
+    /// Whether the memory lives in a slot of a [`MemoryPool`].
+    pub fn is_pooled(&self) -> bool {
+        matches!(self.reservation, Reservation::Pooled { .. })
     }
 
     /// The state compiled code and the interpreter read: base and length.
@@ -152,6 +524,51 @@ impl LinearMemory {
         Some(old_pages)
     }
 
+    /// Replaces the whole accessible contents with zeros (dropping any image pages): used
+    /// when instantiation fails before its data segments would have been written.
+    pub fn reset_to_zero(&mut self) -> Result<(), MemoryError> {
+        if self.accessible == 0 {
+            return Ok(());
+        }
+        // SAFETY: `base..base+accessible` is accessible memory this memory owns; replacing
+        // it with fresh anonymous read-write pages keeps it accessible, now zero.
+        unsafe {
+            rustix::mm::mmap_anonymous(
+                self.definition.base.cast(),
+                self.accessible,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|error| MemoryError(format!("cannot reset memory: {error}")))?;
+        self.image = None;
+        Ok(())
+    }
+
+    /// Replaces the pages of the mapped image, if any, with zero pages (accessible, as the
+    /// image's were).
+    fn unmap_image(&mut self) -> Result<(), MemoryError> {
+        // Forget the image only once its pages are gone: a slot released after a failure
+        // here must still be wiped as holding it.
+        let Some(image) = self.image.clone() else {
+            return Ok(());
+        };
+        // SAFETY: `base+offset..base+end` lies in the reservation, is accessible memory this
+        // memory owns (an image is mapped accessible), and nothing refers to its bytes;
+        // replacing it with fresh anonymous read-write pages keeps it accessible, now zero.
+        unsafe {
+            rustix::mm::mmap_anonymous(
+                self.definition.base.add(image.offset).cast(),
+                image.len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|error| MemoryError(format!("cannot unmap a memory image: {error}")))?;
+        self.image = None;
+        Ok(())
+    }
+
     /// The accessible bytes.
     pub fn data(&self) -> &[u8] {
         // SAFETY: by the type's invariant `base..base+current_length` is mapped readable and
@@ -181,7 +598,8 @@ impl LinearMemory {
         Ok(())
     }
 
-    /// Replaces the reservation with one of `bytes` bytes, keeping the current contents.
+    /// Replaces the reservation with an owned one of `bytes` bytes, keeping the current
+    /// contents.
     fn remap(&mut self, bytes: u64) -> Result<(), MemoryError> {
         let bytes = round_up_to_host_page(bytes)
             .filter(|bytes| *bytes <= isize::MAX as u64)
@@ -205,14 +623,16 @@ impl LinearMemory {
             ))
         })? as *mut u8;
         let current = self.definition.current_length;
+        let accessible = round_up_to_host_page(current as u64).unwrap_or(0) as usize;
         if current > 0 {
-            // SAFETY: `base..base+current` lies in the fresh mapping (current <= bytes) and
-            // is made writable first; the old range is readable by the type's invariant; the
-            // two mappings are distinct so the ranges cannot overlap.
+            // SAFETY: `base..base+accessible` lies in the fresh mapping (current <= bytes,
+            // both page multiples after rounding) and is made writable first; the old range
+            // is readable by the type's invariant; the two mappings are distinct so the
+            // ranges cannot overlap.
             unsafe {
                 rustix::mm::mprotect(
                     base.cast(),
-                    round_up_to_host_page(current as u64).unwrap_or(0) as usize,
+                    accessible,
                     MprotectFlags::READ | MprotectFlags::WRITE,
                 )
                 .map_err(|error| MemoryError(format!("mprotect failed: {error}")))?;
@@ -222,14 +642,14 @@ impl LinearMemory {
         self.unmap();
         self.definition.base = base;
         self.reserved_bytes = bytes;
+        self.accessible = accessible;
         Ok(())
     }
 
     /// Makes the first `bytes` bytes accessible and records the new length.
     fn make_accessible(&mut self, bytes: usize) -> Result<(), MemoryError> {
         debug_assert!(bytes <= self.reserved_bytes);
-        let old =
-            round_up_to_host_page(self.definition.current_length as u64).unwrap_or(0) as usize;
+        let old = self.accessible;
         let new = round_up_to_host_page(bytes as u64).unwrap_or(u64::MAX) as usize;
         if new > old {
             // SAFETY: `old..new` lies inside the reservation (`bytes <= reserved_bytes`, and
@@ -241,19 +661,36 @@ impl LinearMemory {
                     MprotectFlags::READ | MprotectFlags::WRITE,
                 )
             }
-            .map_err(|error| MemoryError(format!("cannot commit memory: {error}")))?;
+            .map_err(|error| {
+                MemoryError(format!(
+                    "cannot commit memory: {error}{}",
+                    mapping_limit_hint(error)
+                ))
+            })?;
+            self.accessible = new;
         }
         self.definition.current_length = bytes;
         Ok(())
     }
 
+    /// Gives up the reservation: unmaps an owned one, returns a pool slot to its pool.
     fn unmap(&mut self) {
-        if self.reserved_bytes > 0 {
-            // SAFETY: `base..base+reserved_bytes` is exactly the mapping this memory created
-            // and nothing else refers to it once the memory is being remapped or dropped.
-            let _ = unsafe { rustix::mm::munmap(self.definition.base.cast(), self.reserved_bytes) };
-            self.reserved_bytes = 0;
+        match std::mem::replace(&mut self.reservation, Reservation::Owned) {
+            Reservation::Pooled { pool, index } => {
+                pool.release(index, self.accessible, self.image.take())
+            }
+            Reservation::Owned if self.reserved_bytes > 0 => {
+                // SAFETY: `base..base+reserved_bytes` is exactly the mapping this memory
+                // created and nothing else refers to it once the memory is being remapped or
+                // dropped.
+                let _ =
+                    unsafe { rustix::mm::munmap(self.definition.base.cast(), self.reserved_bytes) };
+            }
+            Reservation::Owned => {}
         }
+        self.reserved_bytes = 0;
+        self.accessible = 0;
+        self.image = None;
     }
 }
 
@@ -321,6 +758,7 @@ mod tests {
     fn moving_past_the_reservation_keeps_contents() {
         let config = MemoryConfig {
             reservation_bytes: 65536,
+            ..MemoryConfig::default()
         };
         let mut memory = LinearMemory::new(memory_type(1, None), &config).unwrap();
         memory.write(100, &[1, 2, 3]).unwrap();
@@ -351,5 +789,226 @@ mod tests {
         assert_eq!(checked_range(9, 1, 10), Ok(9..10));
         assert_eq!(checked_range(10, 0, 10), Ok(10..10));
         assert_eq!(checked_range(11, 0, 10), Err(TrapCode::MemoryOutOfBounds));
+    }
+
+    fn image_of(bytes: &[u8]) -> Arc<MemoryImage> {
+        Arc::new(MemoryImage::new(bytes).unwrap())
+    }
+
+    #[test]
+    fn a_declared_maximum_bounds_the_reservation() {
+        let memory = LinearMemory::new(memory_type(1, Some(1)), &MemoryConfig::default()).unwrap();
+        assert_eq!(memory.reserved_bytes(), 65536);
+        let unbounded = LinearMemory::new(memory_type(1, None), &MemoryConfig::default()).unwrap();
+        assert_eq!(unbounded.reserved_bytes(), 1 << 32);
+    }
+
+    #[test]
+    fn many_small_memories_fit_in_the_address_space() {
+        // 20,000 memories of 4 GiB would need 80 TiB of address space; bounded ones need
+        // 1.25 GiB.
+        let memories: Vec<LinearMemory> = (0..20_000)
+            .map(|_| LinearMemory::new(memory_type(1, Some(1)), &MemoryConfig::default()).unwrap())
+            .collect();
+        assert!(
+            memories
+                .iter()
+                .all(|memory| memory.reserved_bytes() == 65536)
+        );
+    }
+
+    #[test]
+    fn image_contents_appear_and_writes_stay_private() {
+        let mut contents = vec![0; 3 * 4096 + 10];
+        contents[5000] = 42;
+        contents[3 * 4096 + 9] = 7;
+        let image = image_of(&contents);
+        assert_eq!(image.offset(), 4096, "leading zero page left out");
+        let config = MemoryConfig::default();
+        let mut first =
+            LinearMemory::with_image(memory_type(1, Some(4)), &config, Some(&image)).unwrap();
+        let mut second =
+            LinearMemory::with_image(memory_type(1, Some(4)), &config, Some(&image)).unwrap();
+        assert_eq!(first.size_in_bytes(), 65536);
+        assert_eq!(first.data()[..contents.len()], contents[..]);
+        assert!(first.data()[contents.len()..].iter().all(|byte| *byte == 0));
+        first.write(5000, &[1]).unwrap();
+        first.write(100, &[2]).unwrap();
+        first.write(65535, &[3]).unwrap();
+        assert_eq!(
+            second.data()[5000],
+            42,
+            "a write to one instance leaks to another"
+        );
+        assert_eq!(second.data()[100], 0);
+        assert_eq!(second.data()[65535], 0);
+        second.write(3 * 4096 + 9, &[8]).unwrap();
+        assert_eq!(first.data()[3 * 4096 + 9], 7);
+        // A third memory sees the pristine image.
+        let third =
+            LinearMemory::with_image(memory_type(1, Some(4)), &config, Some(&image)).unwrap();
+        assert_eq!(third.data()[..contents.len()], contents[..]);
+        assert_eq!(first.write(65536, &[1]), Err(TrapCode::MemoryOutOfBounds));
+    }
+
+    #[test]
+    fn growing_past_the_image_and_moving_keep_contents() {
+        let contents: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8 + 1).collect();
+        let image = image_of(&contents);
+        // A reservation of one page forces a move on growth.
+        let config = MemoryConfig {
+            reservation_bytes: 2 * 65536,
+            ..MemoryConfig::default()
+        };
+        let mut memory =
+            LinearMemory::with_image(memory_type(2, None), &config, Some(&image)).unwrap();
+        assert_eq!(memory.data()[..contents.len()], contents[..]);
+        memory.write(69_999, &[0xaa]).unwrap();
+        assert_eq!(memory.grow(1), Some(2));
+        assert_eq!(memory.data()[69_999], 0xaa);
+        assert_eq!(memory.data()[..69_999], contents[..69_999]);
+        assert!(memory.data()[70_000..].iter().all(|byte| *byte == 0));
+        memory.write(3 * 65536 - 1, &[1]).unwrap();
+        assert_eq!(
+            memory.write(3 * 65536, &[1]),
+            Err(TrapCode::MemoryOutOfBounds)
+        );
+        assert_eq!(memory.grow(5), Some(3));
+        assert_eq!(memory.data()[..69_999], contents[..69_999]);
+        let fresh = LinearMemory::with_image(memory_type(2, None), &config, Some(&image)).unwrap();
+        assert_eq!(fresh.data()[69_999], contents[69_999]);
+    }
+
+    #[test]
+    fn an_image_larger_than_the_memory_is_refused() {
+        let image = image_of(&[1; 65537]);
+        let error =
+            LinearMemory::with_image(memory_type(1, None), &MemoryConfig::default(), Some(&image))
+                .unwrap_err();
+        assert!(error.0.contains("larger"), "{error:?}");
+    }
+
+    #[test]
+    fn reset_to_zero_discards_image_and_writes() {
+        let image = image_of(&[9; 5000]);
+        let mut memory =
+            LinearMemory::with_image(memory_type(1, None), &MemoryConfig::default(), Some(&image))
+                .unwrap();
+        memory.write(60_000, &[1]).unwrap();
+        memory.reset_to_zero().unwrap();
+        assert!(memory.data().iter().all(|byte| *byte == 0));
+        memory.write(0, &[5]).unwrap();
+        assert_eq!(memory.data()[0], 5);
+    }
+
+    fn pool_config(slots: u32, slot_bytes: u64) -> MemoryConfig {
+        MemoryConfig {
+            pool: Some(Arc::new(MemoryPool::new(slots, slot_bytes).unwrap())),
+            ..MemoryConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_reused_pool_slot_shows_no_previous_data() {
+        let config = pool_config(2, 4 * 65536);
+        let pool = config.pool.clone().unwrap();
+        let mut memory = LinearMemory::new(memory_type(1, Some(4)), &config).unwrap();
+        assert!(memory.is_pooled());
+        let base = memory.definition().base;
+        memory.grow(2).unwrap();
+        memory.write(0, b"secret").unwrap();
+        memory.write(3 * 65536 - 6, b"secret").unwrap();
+        drop(memory);
+        assert_eq!(pool.free_slots(), 2);
+        let mut next = LinearMemory::new(memory_type(1, Some(4)), &config).unwrap();
+        assert_eq!(next.definition().base, base, "not the same slot");
+        assert!(next.data().iter().all(|byte| *byte == 0));
+        // Pages the previous memory grew into are inaccessible again, then zero on growth.
+        assert_eq!(next.write(65536, &[1]), Err(TrapCode::MemoryOutOfBounds));
+        next.grow(2).unwrap();
+        assert!(next.data().iter().all(|byte| *byte == 0));
+    }
+
+    #[test]
+    fn a_reused_pool_slot_shows_its_own_image() {
+        let config = pool_config(1, 65536);
+        let secret_image = image_of(b"first module's data");
+        let other_image = image_of(b"other");
+        let mut memory =
+            LinearMemory::with_image(memory_type(1, Some(1)), &config, Some(&secret_image))
+                .unwrap();
+        memory.write(100, b"written").unwrap();
+        drop(memory);
+        let next =
+            LinearMemory::with_image(memory_type(1, Some(1)), &config, Some(&other_image)).unwrap();
+        assert_eq!(&next.data()[..5], b"other");
+        assert!(next.data()[5..].iter().all(|byte| *byte == 0));
+        drop(next);
+        let plain = LinearMemory::new(memory_type(1, Some(1)), &config).unwrap();
+        assert!(plain.data().iter().all(|byte| *byte == 0));
+    }
+
+    #[test]
+    fn a_slot_reused_with_the_same_image_shows_the_pristine_image() {
+        let config = pool_config(1, 2 * 65536);
+        let image = image_of(&[5; 6000]);
+        let mut memory =
+            LinearMemory::with_image(memory_type(1, Some(2)), &config, Some(&image)).unwrap();
+        let base = memory.definition().base;
+        memory.write(0, b"secret").unwrap();
+        memory.write(5998, b"secret").unwrap();
+        memory.write(65530, b"secret").unwrap();
+        memory.grow(1).unwrap();
+        memory.write(65536 + 10, b"secret").unwrap();
+        drop(memory);
+        let memory =
+            LinearMemory::with_image(memory_type(1, Some(2)), &config, Some(&image)).unwrap();
+        assert_eq!(memory.definition().base, base, "not the same slot");
+        assert_eq!(memory.size_in_bytes(), 65536);
+        assert!(memory.data()[..6000].iter().all(|byte| *byte == 5));
+        assert!(memory.data()[6000..].iter().all(|byte| *byte == 0));
+        drop(memory);
+        // Then without the image: all zero, including where the image was.
+        let mut memory = LinearMemory::new(memory_type(2, Some(2)), &config).unwrap();
+        assert!(memory.data().iter().all(|byte| *byte == 0));
+        memory.write(0, b"again").unwrap();
+        drop(memory);
+        let memory =
+            LinearMemory::with_image(memory_type(1, Some(2)), &config, Some(&image)).unwrap();
+        assert!(memory.data()[..6000].iter().all(|byte| *byte == 5));
+        assert!(memory.data()[6000..].iter().all(|byte| *byte == 0));
+    }
+
+    #[test]
+    fn pool_exhaustion_and_oversized_memories_are_errors() {
+        let config = pool_config(1, 65536);
+        let held = LinearMemory::new(memory_type(1, Some(1)), &config).unwrap();
+        let error = LinearMemory::new(memory_type(1, Some(1)), &config).unwrap_err();
+        assert!(error.0.contains("in use"), "{error:?}");
+        drop(held);
+        let error = LinearMemory::new(memory_type(2, None), &config).unwrap_err();
+        assert!(error.0.contains("does not fit"), "{error:?}");
+        LinearMemory::new(memory_type(1, Some(1)), &config).unwrap();
+    }
+
+    #[test]
+    fn a_pooled_memory_grows_out_of_its_slot() {
+        let config = pool_config(1, 65536);
+        let pool = config.pool.clone().unwrap();
+        let mut memory = LinearMemory::new(memory_type(1, None), &config).unwrap();
+        memory.write(10, b"kept").unwrap();
+        assert_eq!(pool.free_slots(), 0);
+        assert_eq!(memory.grow(3), Some(1));
+        assert!(!memory.is_pooled());
+        assert_eq!(
+            pool.free_slots(),
+            1,
+            "the slot is returned when the memory moves"
+        );
+        assert_eq!(&memory.data()[10..14], b"kept");
+        memory.write(4 * 65536 - 1, &[1]).unwrap();
+        // The slot is clean for the next memory.
+        let next = LinearMemory::new(memory_type(1, None), &config).unwrap();
+        assert!(next.data().iter().all(|byte| *byte == 0));
     }
 }

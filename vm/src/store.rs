@@ -14,6 +14,7 @@ use crate::memory::{LinearMemory, MemoryConfig};
 use crate::offsets::{
     VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
 };
+use crate::plan::InstancePlan;
 use crate::table::Table;
 use crate::trap::Trap;
 use crate::types::{TypeId, TypeRegistry};
@@ -347,6 +348,8 @@ pub struct RuntimeModule {
     /// What every tier adds to this module's code (fuel, epoch checks): the engine's
     /// setting, fixed before any code is made.
     pub instrumentation: Instrumentation,
+    /// What instantiation precomputes, built on first use (see [`crate::plan`]).
+    plan: OnceLock<InstancePlan>,
 }
 
 impl RuntimeModule {
@@ -358,7 +361,18 @@ impl RuntimeModule {
             type_ids,
             tiers,
             instrumentation: Instrumentation::default(),
+            plan: OnceLock::new(),
         }
+    }
+
+    /// The module's instantiation plan, built on the first call.
+    pub fn plan(&self) -> &InstancePlan {
+        self.plan.get_or_init(|| {
+            let defined = (self.info.num_imported_functions..self.info.functions.len() as u32)
+                .map(|index| self.function_type_id(index))
+                .collect();
+            InstancePlan::new(&self.info, defined)
+        })
     }
 
     /// The canonical signature id of function `index`.
@@ -802,9 +816,11 @@ impl StoreOpaque {
         self.func_refs[id.index()].native_call = native_call;
     }
 
-    /// Records the context of the instance a Wasm function belongs to.
-    pub(crate) fn set_func_vmctx(&mut self, id: FuncId, vmctx: *mut VMContext) {
-        self.func_refs[id.index()].vmctx = vmctx;
+    /// Records the context of the instance of the `count` functions from `first` on.
+    pub(crate) fn set_funcs_vmctx(&mut self, first: FuncId, count: usize, vmctx: *mut VMContext) {
+        for func_ref in &mut self.func_refs[first.index()..first.index() + count] {
+            func_ref.vmctx = vmctx;
+        }
     }
 
     pub fn id(&self) -> StoreId {
@@ -854,6 +870,37 @@ impl StoreOpaque {
         self.vm_store.func_refs_len = self.func_refs.len();
         self.funcs.push(func);
         FuncId(self.funcs.len() as u32 - 1)
+    }
+
+    /// Adds the defined functions of instance `instance`, whose first defined function has
+    /// index `first_index` and whose signatures are `type_ids`; returns the first new id
+    /// (the others follow it).
+    pub fn push_wasm_funcs(
+        &mut self,
+        instance: InstanceId,
+        first_index: FuncIndex,
+        type_ids: &[TypeId],
+    ) -> FuncId {
+        let first = FuncId(self.funcs.len() as u32);
+        self.funcs.extend(
+            type_ids
+                .iter()
+                .enumerate()
+                .map(|(defined, type_id)| FuncEntity::Wasm {
+                    instance,
+                    index: first_index + defined as u32,
+                    type_id: *type_id,
+                }),
+        );
+        self.func_refs
+            .extend(type_ids.iter().map(|type_id| VMFuncRef {
+                native_call: std::ptr::null(),
+                vmctx: std::ptr::null_mut(),
+                type_id: type_id.0,
+            }));
+        self.vm_store.func_refs = self.func_refs.as_ptr();
+        self.vm_store.func_refs_len = self.func_refs.len();
+        first
     }
 
     pub fn push_memory(&mut self, memory: LinearMemory) -> MemoryId {

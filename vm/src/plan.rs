@@ -1,0 +1,137 @@
+//! What instantiation can work out once per module instead of once per instance: the
+//! signature ids of the defined functions, the constant offsets of data segments, and the
+//! copy-on-write [`MemoryImage`] of each defined memory.
+//!
+//! Built on a module's first instantiation (so modules never instantiated pay nothing) and
+//! kept in [`RuntimeModule::plan`](crate::RuntimeModule), shared by every instance in every
+//! store.
+//!
+//! Images are built only when they reproduce the spec's behaviour exactly: every active
+//! data segment targets a memory the module defines (not an imported one), has a constant
+//! offset, and fits in its memory's initial size. Then writing the segments at
+//! instantiation could not trap, so applying them ahead of time, in order, into an image
+//! gives the same bytes. Otherwise instantiation copies the segments as the spec describes.
+//! (The one ordering effect left, element segments trapping before data would be written,
+//! is handled by instantiation, which zeroes image-initialised memories in that case.)
+
+use crate::memory::{MemoryError, MemoryImage};
+use crate::types::TypeId;
+use kestrel_parser::{ConstExpr, ConstOp, DataMode, ModuleInfo};
+use std::sync::Arc;
+
+/// Modules with fewer data bytes than this have their segments copied rather than mapped.
+/// One: mapping an image costs an `mmap` (none at all in a reused pool slot), while copying
+/// even a few bytes costs a page fault and a fresh zeroed page per touched page.
+pub const IMAGE_MIN_DATA_BYTES: usize = 1;
+
+/// One optional image per defined memory.
+pub type MemoryImages = Box<[Option<Arc<MemoryImage>>]>;
+
+/// The per-module instantiation plan (see the module docs).
+#[derive(Debug)]
+pub struct InstancePlan {
+    /// The signature id of each defined function.
+    pub defined_func_types: Box<[TypeId]>,
+    /// The constant offset of each active data segment, `None` for passive segments and
+    /// offsets that read globals.
+    pub data_offsets: Box<[Option<u64>]>,
+    /// One entry per defined memory: its image, when the module's data segments are all in
+    /// images (then `data_in_images` is set).
+    pub memory_images: MemoryImages,
+    /// Every active data segment is in `memory_images`: with copy-on-write initialisation
+    /// instantiation writes no data segment.
+    pub data_in_images: bool,
+}
+
+impl InstancePlan {
+    /// The plan of `info`, whose defined functions have signature ids `defined_func_types`.
+    pub fn new(info: &ModuleInfo, defined_func_types: Box<[TypeId]>) -> InstancePlan {
+        let data_offsets: Box<[Option<u64>]> = info
+            .data
+            .iter()
+            .map(|segment| match &segment.mode {
+                DataMode::Active { offset, .. } => constant_offset(offset),
+                DataMode::Passive => None,
+            })
+            .collect();
+        let defined_memories = info.memories.len() - info.num_imported_memories as usize;
+        let images = build_images(info, &data_offsets).ok().flatten();
+        let data_in_images = images.is_some();
+        let memory_images = images.unwrap_or_else(|| (0..defined_memories).map(|_| None).collect());
+        InstancePlan {
+            defined_func_types,
+            data_offsets,
+            memory_images,
+            data_in_images,
+        }
+    }
+}
+
+/// The value of an offset expression that is a single constant.
+pub fn constant_offset(expr: &ConstExpr) -> Option<u64> {
+    match *expr.ops {
+        [ConstOp::I32Const(value)] => Some(value as u32 as u64),
+        [ConstOp::I64Const(value)] => Some(value as u64),
+        _ => None,
+    }
+}
+
+/// The images of the defined memories, or `None` when some active segment cannot go into
+/// one (or there is too little data to be worth it).
+fn build_images(
+    info: &ModuleInfo,
+    offsets: &[Option<u64>],
+) -> Result<Option<MemoryImages>, MemoryError> {
+    let imported = info.num_imported_memories as usize;
+    let defined = &info.memories[imported..];
+    let mut contents: Vec<Vec<u8>> = vec![Vec::new(); defined.len()];
+    let mut total = 0;
+    for (segment, offset) in info.data.iter().zip(offsets) {
+        let DataMode::Active { memory, .. } = segment.mode else {
+            continue;
+        };
+        let Some(offset) = *offset else {
+            return Ok(None);
+        };
+        let Some(defined_index) = (memory as usize).checked_sub(imported) else {
+            return Ok(None);
+        };
+        let ty = defined[defined_index];
+        if ty.shared {
+            return Ok(None);
+        }
+        let bytes = info.data_bytes(segment);
+        let offset = if ty.memory64 {
+            offset
+        } else {
+            offset as u32 as u64
+        };
+        let initial = ty.limits.minimum.saturating_mul(ty.page_size());
+        let Some(end) = offset
+            .checked_add(bytes.len() as u64)
+            .filter(|end| *end <= initial)
+        else {
+            return Ok(None);
+        };
+        let image = &mut contents[defined_index];
+        if (image.len() as u64) < end {
+            image.resize(end as usize, 0);
+        }
+        image[offset as usize..end as usize].copy_from_slice(bytes);
+        total += bytes.len();
+    }
+    if total < IMAGE_MIN_DATA_BYTES {
+        return Ok(None);
+    }
+    contents
+        .iter()
+        .map(|bytes| {
+            if bytes.is_empty() {
+                Ok(None)
+            } else {
+                MemoryImage::new(bytes).map(|image| Some(Arc::new(image)))
+            }
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
