@@ -8,9 +8,9 @@
 //! memory initialisation off (`Config::memory_init_cow(false)`): the data segment is then
 //! copied into each memory. Each copy-on-write memory is one more mapping of the process
 //! (two without pooling), and Linux caps a process's mappings (`vm.max_map_count`, 65,530
-//! by default), so beyond about 30,000 (on demand) or 65,000 (pooling) live instances
-//! with data either raise that limit or use `--copy`: copied memories are anonymous pages
-//! that the kernel merges with their neighbours' mappings.
+//! by default): without pooling, memories past a quarter of that limit copy their data
+//! (anonymous pages, which the kernel merges with their neighbours' mappings); with
+//! pooling, beyond about 65,000 live instances with data raise that limit or use `--copy`.
 //!
 //! "Overhead" is the resident memory per instance beyond the one page of linear memory
 //! every instance touches (its data segment and the write share one 4 KiB page): store,

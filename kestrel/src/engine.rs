@@ -239,11 +239,11 @@ impl Config {
     /// Either way every instance sees only its own writes.
     ///
     /// Instantiation then touches no page of the memory, and a pool slot reused by the
-    /// same module needs no system call. The cost: each such memory is one more mapping of
-    /// the process, and Linux caps a process's mappings (`vm.max_map_count`, 65,530 by
-    /// default), which caps live instances with data near 30,000 (on demand) or 65,000
-    /// (pooling) unless that limit is raised. Turn this off for more live instances of
-    /// modules with little data: copied memories are plain anonymous pages.
+    /// same module needs no system call. The cost: each such memory takes mappings of the
+    /// process, which Linux caps (`vm.max_map_count`, 65,530 by default). So memories
+    /// outside a pool map images only while fewer than a quarter of that limit are live,
+    /// and copy their image's bytes into plain pages beyond (100,000 live instances fit
+    /// with the default limit); a pool's slots are bounded by its own configuration.
     pub fn memory_init_cow(&mut self, enable: bool) -> &mut Config {
         self.memory.memory_init_cow = enable;
         self

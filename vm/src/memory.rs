@@ -44,7 +44,8 @@ use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 use std::ffi::c_void;
 use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Tunables for memory reservation and initialisation.
 #[derive(Debug, Clone)]
@@ -318,8 +319,46 @@ pub struct LinearMemory {
     reservation: Reservation,
     /// The image mapped in the reservation, if any.
     image: Option<Arc<MemoryImage>>,
+    /// For an image mapped outside a pool: its place in the process's budget of such
+    /// mappings, given back when the image is unmapped.
+    image_mapping: Option<ImageMapping>,
     ty: MemoryType,
     maximum_pages: u64,
+}
+
+/// Copy-on-write image mappings of memories outside a pool that are live in the process.
+static LIVE_IMAGE_MAPPINGS: AtomicUsize = AtomicUsize::new(0);
+
+/// A place in the budget of live image mappings: a quarter of the process's limit on
+/// mappings (`vm.max_map_count`). Each image costs the process one or two mappings that
+/// cannot merge with their neighbours, and the limit is shared with everything else (plain
+/// reservations too), so past the budget memories copy their images' bytes instead: many
+/// live instances then still fit, at the cost of the sharing.
+struct ImageMapping;
+
+impl ImageMapping {
+    fn take() -> Option<ImageMapping> {
+        static BUDGET: OnceLock<usize> = OnceLock::new();
+        let budget = *BUDGET.get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/vm/max_map_count")
+                .ok()
+                .and_then(|text| text.trim().parse::<usize>().ok())
+                .unwrap_or(65_530)
+                / 4
+        });
+        LIVE_IMAGE_MAPPINGS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
+                (live < budget).then_some(live + 1)
+            })
+            .ok()
+            .map(|_| ImageMapping)
+    }
+}
+
+impl Drop for ImageMapping {
+    fn drop(&mut self) {
+        LIVE_IMAGE_MAPPINGS.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 // SAFETY: the mapping is owned exclusively by this value (nothing else unmaps or aliases it
@@ -393,6 +432,7 @@ impl LinearMemory {
             accessible: 0,
             reservation: Reservation::Owned,
             image: None,
+            image_mapping: None,
             ty,
             maximum_pages,
         };
@@ -429,6 +469,20 @@ impl LinearMemory {
             memory.remap(reserve)?;
         }
         if let Some(image) = image.filter(|_| memory.image.is_none()) {
+            // A pool's slots are bounded by its configuration; other memories by the budget.
+            let image_mapping = match config.pool {
+                Some(_) => None,
+                None => match ImageMapping::take() {
+                    Some(budget) => Some(budget),
+                    None => {
+                        // All of it at once, before any page is touched: the new pages
+                        // then merge with the neighbouring memory's into one mapping.
+                        memory.make_accessible(minimum_bytes as usize)?;
+                        memory.copy_image(image)?;
+                        return Ok(memory);
+                    }
+                },
+            };
             // The pages before the image must be accessible too (they stay zero).
             memory.make_accessible(image.offset)?;
             // SAFETY: `base+offset..base+end` lies in the reservation (the image fits in the
@@ -436,7 +490,7 @@ impl LinearMemory {
             // and nothing refers to (inaccessible, or a pool slot's zero pages); mapping the
             // image over it privately aliases nothing (writes go to private copies; the
             // memfd is sealed against every write anyway).
-            unsafe {
+            let mapped = unsafe {
                 rustix::mm::mmap(
                     memory.definition.base.add(image.offset).cast(),
                     image.len,
@@ -445,15 +499,27 @@ impl LinearMemory {
                     &image.fd,
                     0,
                 )
+            };
+            match mapped {
+                Ok(_) => {
+                    memory.image = Some(image.clone());
+                    memory.image_mapping = image_mapping;
+                    memory.accessible = memory.accessible.max(image.end());
+                }
+                // The process is out of mappings (`vm.max_map_count`): copy the image's
+                // bytes into plain pages instead, which merge with their neighbours. The
+                // contents are the same; only the sharing is lost.
+                Err(rustix::io::Errno::NOMEM) => {
+                    memory.make_accessible(image.end())?;
+                    memory.copy_image(image)?;
+                }
+                Err(error) => {
+                    return Err(MemoryError(format!(
+                        "cannot map a memory image: {error}{}",
+                        mapping_limit_hint(error)
+                    )));
+                }
             }
-            .map_err(|error| {
-                MemoryError(format!(
-                    "cannot map a memory image: {error}{}",
-                    mapping_limit_hint(error)
-                ))
-            })?;
-            memory.image = Some(image.clone());
-            memory.accessible = memory.accessible.max(image.end());
         }
         memory.make_accessible(minimum_bytes as usize)?;
         Ok(memory)
@@ -542,7 +608,30 @@ impl LinearMemory {
         }
         .map_err(|error| MemoryError(format!("cannot reset memory: {error}")))?;
         self.image = None;
+        self.image_mapping = None;
         Ok(())
+    }
+
+    /// Reads the image's bytes into the memory, whose image part must be accessible (for
+    /// when the image cannot be mapped).
+    fn copy_image(&mut self, image: &MemoryImage) -> Result<(), MemoryError> {
+        use std::os::unix::fs::FileExt;
+        if self.accessible < image.end() {
+            return Err(MemoryError("the memory is smaller than its image".into()));
+        }
+        // SAFETY: `base+offset..base+end` is accessible memory of this memory (checked
+        // above), which nothing else refers to during instantiation.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(self.definition.base.add(image.offset), image.len)
+        };
+        std::fs::File::from(
+            image
+                .fd
+                .try_clone()
+                .map_err(|error| MemoryError(format!("cannot read a memory image: {error}")))?,
+        )
+        .read_exact_at(bytes, 0)
+        .map_err(|error| MemoryError(format!("cannot read a memory image: {error}")))
     }
 
     /// Replaces the pages of the mapped image, if any, with zero pages (accessible, as the
@@ -566,6 +655,7 @@ impl LinearMemory {
         }
         .map_err(|error| MemoryError(format!("cannot unmap a memory image: {error}")))?;
         self.image = None;
+        self.image_mapping = None;
         Ok(())
     }
 
@@ -691,6 +781,7 @@ impl LinearMemory {
         self.reserved_bytes = 0;
         self.accessible = 0;
         self.image = None;
+        self.image_mapping = None;
     }
 }
 
@@ -815,6 +906,27 @@ mod tests {
                 .iter()
                 .all(|memory| memory.reserved_bytes() == 65536)
         );
+    }
+
+    /// The fallback for when an image may not be mapped (the process's budget of mappings
+    /// is spent): the bytes are copied, with the same contents, into plain pages.
+    #[test]
+    fn a_copied_image_has_the_contents_of_a_mapped_one() {
+        let mut contents = vec![0; 2 * 4096 + 3];
+        contents[4096] = 9;
+        contents[2 * 4096 + 2] = 5;
+        let image = image_of(&contents);
+        let config = MemoryConfig::default();
+        let mut copied = LinearMemory::new(memory_type(1, Some(1)), &config).unwrap();
+        copied.copy_image(&image).unwrap();
+        let mapped =
+            LinearMemory::with_image(memory_type(1, Some(1)), &config, Some(&image)).unwrap();
+        assert_eq!(copied.data(), mapped.data());
+        assert_eq!(copied.data()[2 * 4096 + 2], 5);
+        copied.write(4096, &[1]).unwrap();
+        assert_eq!(mapped.data()[4096], 9);
+        let mut small = LinearMemory::new(memory_type(0, Some(1)), &config).unwrap();
+        assert!(small.copy_image(&image).is_err(), "no room for the image");
     }
 
     #[test]
