@@ -164,7 +164,7 @@ def main():
         what = {"wall": "wall-clock", "cpu": "CPU (user + system)",
                 "exec": "bench.start-to-bench.end"}[args.metric]
         print(f"median {what} seconds of {args.runs} runs; ratio = engine / {reference or 'n/a'}")
-        header = f"{'program':<24}" + "".join(f"{name:>15}" for name in names)
+        header = f"{'program':<24}" + "".join(f"{name:>17}" for name in names)
         print(header)
         for name, folder, wasm, expected in programs(corpus()):
             if args.filter and not any(text in name for text in args.filter):
@@ -186,12 +186,12 @@ def main():
             cells = []
             for engine in names:
                 if engine in errors:
-                    cells.append(f"{'FAIL':>15}")
+                    cells.append(f"{'FAIL':>17}")
                     continue
                 cell = f"{medians[engine]:.4g}"
                 if reference in medians and engine != reference:
                     cell += f" ({medians[engine] / medians[reference]:.2f})"
-                cells.append(f"{cell:>15}")
+                cells.append(f" {cell:>16}")
             print(f"{name:<24}" + "".join(cells), flush=True)
             for engine, error in errors.items():
                 print(f"    {engine}: {error}", flush=True)
