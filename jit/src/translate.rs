@@ -72,7 +72,7 @@ pub(crate) struct ModuleEnv<'a> {
     pub frontend_config: TargetFrontendConfig,
     /// Calls between defined functions are direct (PC-relative, the whole module is linked
     /// together); when false (one function compiled alone, for a tier-up) they go through
-    /// the store's `VMFuncRef`, as calls to imports do.
+    /// the store's `VMFuncRef`, as calls to imports do (except its calls to itself).
     pub direct_calls: bool,
     /// Translate an on-stack-replacement entry for the loop with this ordinal instead of
     /// the function's normal entry (see [`translate`]).
@@ -1123,7 +1123,12 @@ impl Translator<'_, '_> {
         let type_index = info.functions[index as usize];
         let num_params = info.types[type_index as usize].params().len();
         let args = self.pop_n(num_params);
-        let results = if info.is_imported_function(index) || !self.env.direct_calls {
+        // A function compiled alone (a tier-up) still calls itself directly: it is in the
+        // same code allocation. Not an on-stack-replacement entry, whose recursive calls
+        // need the function's normal entry.
+        let direct = !info.is_imported_function(index)
+            && (self.env.direct_calls || (index == self.func_index && self.env.osr_loop.is_none()));
+        let results = if !direct {
             let func_id = self.func_id(index);
             let func_ref = self.func_ref_address(func_id);
             self.call_func_ref(func_ref, func_id, type_index, &args)?
