@@ -310,13 +310,8 @@ fn tier_switches_mid_call_keep_traps_and_backtraces() {
     assert_eq!(outcomes[3], Outcome::Values(vec!["I32(10100)".into()]));
 }
 
-/// A function compiled before its callee (here `$even`, hot from shallow calls, while
-/// `$odd` was never called) must not turn a deep mutual recursion into nested entries
-/// between the tiers, each costing host stack and a unit of `max_reentrancy`: compiled
-/// code compiles the interpreted functions it calls.
-#[test]
-fn deep_recursion_across_a_partial_tier_up() {
-    const MUTUAL: &str = r#"
+/// A mutual recursion: `$even` calls `$odd` calls `$even`.
+const MUTUAL: &str = r#"
 (module
   (func $even (export "even") (param i32) (result i32)
     (if (result i32) (i32.eqz (local.get 0))
@@ -327,6 +322,10 @@ fn deep_recursion_across_a_partial_tier_up() {
       (then (i32.const 0))
       (else (call $even (i32.sub (local.get 0) (i32.const 1))))))
 )"#;
+
+/// Makes `$even` of [`MUTUAL`] hot with 300 shallow calls (`$odd` is never called), then
+/// recurses deeply through both, `rounds` times.
+fn deep_mutual_recursion(background: bool, rounds: usize) {
     if !kestrel_jit_supported() {
         return;
     }
@@ -334,7 +333,7 @@ fn deep_recursion_across_a_partial_tier_up() {
     config
         .strategy(Strategy::Tiered)
         .tiering_thresholds(300, 1_000_000)
-        .tiering_in_background(false);
+        .tiering_in_background(background);
     let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, MUTUAL).unwrap();
     let mut store = Store::new(&engine, ());
@@ -347,13 +346,21 @@ fn deep_recursion_across_a_partial_tier_up() {
     for _ in 0..300 {
         assert_eq!(even.call(&mut store, 0).unwrap(), 1);
     }
-    assert_eq!(even.call(&mut store, 5001).unwrap(), 0);
-    assert_eq!(even.call(&mut store, 5000).unwrap(), 1);
+    for _ in 0..rounds {
+        assert_eq!(even.call(&mut store, 5001).unwrap(), 0);
+        assert_eq!(even.call(&mut store, 5000).unwrap(), 1);
+    }
 }
 
-/// A function called once whose work is one long loop: under `Strategy::Tiered` the call
-/// leaves the interpreter at the loop's header (on-stack replacement) and its result, and
-/// a trap raised after the switch with its backtrace, are those of every other strategy.
+/// A function compiled before its callee (here `$even`, hot from shallow calls, while
+/// `$odd` was never called) must not turn a deep mutual recursion into nested entries
+/// between the tiers, each costing host stack and a unit of `max_reentrancy`: compiled
+/// code compiles the interpreted functions it calls.
+#[test]
+fn deep_recursion_across_a_partial_tier_up() {
+    deep_mutual_recursion(false, 1);
+}
+
 #[test]
 fn long_loops_leave_the_interpreter_mid_call() {
     const LOOPS: &str = r#"
@@ -425,38 +432,5 @@ fn long_loops_leave_the_interpreter_mid_call() {
 /// early from nested entries between the tiers, whenever the compiler thread finishes.
 #[test]
 fn deep_recursion_across_a_background_tier_up() {
-    const MUTUAL: &str = r#"
-(module
-  (func $even (export "even") (param i32) (result i32)
-    (if (result i32) (i32.eqz (local.get 0))
-      (then (i32.const 1))
-      (else (call $odd (i32.sub (local.get 0) (i32.const 1))))))
-  (func $odd (param i32) (result i32)
-    (if (result i32) (i32.eqz (local.get 0))
-      (then (i32.const 0))
-      (else (call $even (i32.sub (local.get 0) (i32.const 1))))))
-)"#;
-    if !kestrel_jit_supported() {
-        return;
-    }
-    let mut config = Config::new();
-    config
-        .strategy(Strategy::Tiered)
-        .tiering_thresholds(300, 1_000_000);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, MUTUAL).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
-    let even = instance
-        .get_typed_func::<i32, i32>(&mut store, "even")
-        .unwrap();
-    for _ in 0..300 {
-        assert_eq!(even.call(&mut store, 0).unwrap(), 1);
-    }
-    for _ in 0..20 {
-        assert_eq!(even.call(&mut store, 5001).unwrap(), 0);
-        assert_eq!(even.call(&mut store, 5000).unwrap(), 1);
-    }
+    deep_mutual_recursion(true, 20);
 }
