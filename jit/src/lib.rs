@@ -81,13 +81,28 @@
 pub mod abi;
 mod code_memory;
 mod compiler;
+mod host;
 pub mod runtime;
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod signals;
 mod translate;
 
 /// Hosts without the stack-overflow handler compile nothing (see [`is_supported`]).
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+)))]
 mod signals {
     pub(crate) fn register(_: std::ops::Range<usize>, _: Vec<usize>) {}
     pub(crate) fn unregister(_: usize) {}
@@ -97,10 +112,10 @@ pub use runtime::{CallHook, HOST_STACK_RESERVE, call, call_osr_entry};
 
 use kestrel_vm::{InstanceId, RuntimeModule, StoreOpaque};
 
-/// Whether the JIT can run on this host (x86-64 Linux for now: the stack-overflow handler
-/// and the relocations are written for it).
+/// Whether the JIT can run on this host: Linux on x86-64, AArch64 or RISC-V 64 (see
+/// [`host`], which holds everything host-specific).
 pub fn is_supported() -> bool {
-    cfg!(all(target_arch = "x86_64", target_os = "linux"))
+    host::is_supported()
 }
 
 /// Compiles defined function `index` of `module` alone, in its own code allocation (a

@@ -7,6 +7,14 @@
 //! which is why every tier reloads [`VMMemoryDefinition::base`] after anything that can grow
 //! memory (a `memory.grow`, any call).
 //!
+//! Address space is a host resource like any other: AArch64 and RISC-V hosts often have
+//! only 39 bits of it (256 GiB for user space, 64 reservations of 4 GiB), and `ulimit -v`
+//! can cap it anywhere. When the kernel refuses a reservation, it is retried at half the
+//! size, down to what the memory needs now ([`reservation_sizes`]); a memory is refused only
+//! when even its current size cannot be mapped. A smaller reservation costs nothing but an
+//! earlier move when the memory grows: both tiers check every access against
+//! `current_length` explicitly and never rely on the reservation's guard.
+//!
 //! Invariants: `definition.base .. base + definition.current_length` is readable and
 //! writable and belongs to this memory alone; bytes past `current_length` within the
 //! reservation are inaccessible; `current_length` never exceeds the maximum.
@@ -92,7 +100,7 @@ impl LinearMemory {
             ty,
             maximum_pages,
         };
-        memory.remap(reserve)?;
+        memory.reserve_at_least(reserve, minimum_bytes)?;
         memory.make_accessible(minimum_bytes as usize)?;
         Ok(memory)
     }
@@ -146,7 +154,7 @@ impl LinearMemory {
             let target = (new_bytes as u64)
                 .max((self.reserved_bytes as u64).saturating_mul(2))
                 .min(maximum_bytes);
-            self.remap(target).ok()?;
+            self.reserve_at_least(target, new_bytes as u64).ok()?;
         }
         self.make_accessible(new_bytes).ok()?;
         Some(old_pages)
@@ -179,6 +187,20 @@ impl LinearMemory {
         let range = checked_range(offset, buffer.len() as u64, self.size_in_bytes())?;
         buffer.copy_from_slice(&self.data()[range]);
         Ok(())
+    }
+
+    /// Replaces the reservation with one of `preferred` bytes or, when the host refuses that
+    /// much address space, the largest of [`reservation_sizes`] it grants (at least
+    /// `needed`), keeping the current contents.
+    fn reserve_at_least(&mut self, preferred: u64, needed: u64) -> Result<(), MemoryError> {
+        let mut refusal = None;
+        for bytes in reservation_sizes(preferred, needed) {
+            match self.remap(bytes) {
+                Ok(()) => return Ok(()),
+                Err(error) => refusal = Some(error),
+            }
+        }
+        Err(refusal.unwrap_or_else(|| MemoryError("nothing to reserve".into())))
     }
 
     /// Replaces the reservation with one of `bytes` bytes, keeping the current contents.
@@ -273,6 +295,16 @@ impl std::fmt::Debug for LinearMemory {
     }
 }
 
+/// The reservation sizes to try, largest first: `preferred`, then halves of it while they
+/// exceed `needed`, then `needed` itself (never below it, never more than 64 tries).
+pub fn reservation_sizes(preferred: u64, needed: u64) -> impl Iterator<Item = u64> {
+    let preferred = preferred.max(needed);
+    let halves = std::iter::successors(Some(preferred), |bytes| Some(bytes / 2))
+        .take_while(move |bytes| *bytes > needed)
+        .take(63);
+    halves.chain(std::iter::once(needed))
+}
+
 /// `offset..offset+len` as a range of a memory of `size` bytes, or the out-of-bounds trap.
 #[inline]
 pub fn checked_range(
@@ -330,6 +362,42 @@ mod tests {
         memory.read(100, &mut buffer).unwrap();
         assert_eq!(buffer, [1, 2, 3]);
         memory.write(5 * 65536 - 1, &[1]).unwrap();
+    }
+
+    #[test]
+    fn reservations_shrink_by_halves_down_to_what_is_needed() {
+        let sizes: Vec<u64> = reservation_sizes(1 << 32, 3 << 16).collect();
+        assert_eq!(sizes[0], 1 << 32);
+        assert_eq!(sizes[1], 1 << 31);
+        assert_eq!(*sizes.last().unwrap(), 3 << 16);
+        assert!(sizes.windows(2).all(|pair| pair[0] > pair[1]));
+        assert_eq!(sizes.len(), (32 - 18 + 1) + 1);
+        assert_eq!(
+            reservation_sizes(1 << 16, 1 << 20).collect::<Vec<_>>(),
+            [1 << 20]
+        );
+        assert_eq!(reservation_sizes(0, 0).collect::<Vec<_>>(), [0]);
+        assert_eq!(reservation_sizes(u64::MAX, 1).count(), 64);
+    }
+
+    #[test]
+    fn a_reservation_larger_than_the_address_space_degrades() {
+        // No host has 2^62 bytes of address space (x86-64 has 2^47, a 39-bit AArch64 or
+        // RISC-V host 2^38), so the first tries fail and the memory still works, moving
+        // when it grows.
+        let config = MemoryConfig {
+            reservation_bytes: 1 << 62,
+        };
+        let ty = MemoryType {
+            memory64: true,
+            ..memory_type(2, None)
+        };
+        let mut memory = LinearMemory::new(ty, &config).unwrap();
+        assert!(memory.reserved_bytes < 1 << 62);
+        memory.write(2 * 65536 - 1, &[5]).unwrap();
+        assert_eq!(memory.grow(1), Some(2));
+        memory.write(3 * 65536 - 1, &[6]).unwrap();
+        assert_eq!(memory.data()[2 * 65536 - 1], 5);
     }
 
     #[test]
