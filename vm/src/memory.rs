@@ -212,6 +212,10 @@ impl LinearMemory {
         if bytes == 0 {
             return Ok(());
         }
+        #[cfg(test)]
+        if bytes as u64 > SIMULATED_ADDRESS_SPACE.get() {
+            return Err(MemoryError("simulated: no address space left".into()));
+        }
         // SAFETY: an anonymous mapping at an address the kernel picks cannot alias anything.
         let base = unsafe {
             rustix::mm::mmap_anonymous(
@@ -293,6 +297,13 @@ impl std::fmt::Debug for LinearMemory {
             .field("maximum_pages", &self.maximum_pages)
             .finish()
     }
+}
+
+// The largest mapping the host grants, for tests of the fallback (real hosts are not asked
+// for more than they have: under qemu-user that costs the emulator memory per page).
+#[cfg(test)]
+thread_local! {
+    static SIMULATED_ADDRESS_SPACE: std::cell::Cell<u64> = const { std::cell::Cell::new(u64::MAX) };
 }
 
 /// The reservation sizes to try, largest first: `preferred`, then halves of it while they
@@ -381,23 +392,22 @@ mod tests {
     }
 
     #[test]
-    fn a_reservation_larger_than_the_address_space_degrades() {
-        // No host has 2^62 bytes of address space (x86-64 has 2^47, a 39-bit AArch64 or
-        // RISC-V host 2^38), so the first tries fail and the memory still works, moving
-        // when it grows.
-        let config = MemoryConfig {
-            reservation_bytes: 1 << 62,
-        };
-        let ty = MemoryType {
-            memory64: true,
-            ..memory_type(2, None)
-        };
-        let mut memory = LinearMemory::new(ty, &config).unwrap();
-        assert!(memory.reserved_bytes < 1 << 62);
+    fn a_host_short_of_address_space_gets_smaller_reservations() {
+        // As if the host granted at most 1 MiB of address space per mapping: the default
+        // 4 GiB reservation is refused, halves are tried, and 1 MiB is granted.
+        SIMULATED_ADDRESS_SPACE.set(1 << 20);
+        let mut memory = LinearMemory::new(memory_type(2, None), &MemoryConfig::default()).unwrap();
+        assert_eq!(memory.reserved_bytes, 1 << 20);
         memory.write(2 * 65536 - 1, &[5]).unwrap();
-        assert_eq!(memory.grow(1), Some(2));
-        memory.write(3 * 65536 - 1, &[6]).unwrap();
+        // Growing within what the host grants works; past it, `memory.grow` fails (-1)
+        // and the memory stays as it was.
+        assert_eq!(memory.grow(14), Some(2));
+        assert_eq!(memory.grow(1), None);
+        assert_eq!(memory.size_in_pages(), 16);
         assert_eq!(memory.data()[2 * 65536 - 1], 5);
+        // A memory whose initial size does not fit is refused, not half made.
+        assert!(LinearMemory::new(memory_type(17, None), &MemoryConfig::default()).is_err());
+        SIMULATED_ADDRESS_SPACE.set(u64::MAX);
     }
 
     #[test]
