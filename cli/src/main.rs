@@ -97,9 +97,9 @@ struct RunArgs {
     /// exports from module NAME (e.g. a benchmark harness's `bench`).
     #[arg(long = "preload", value_name = "NAME=FILE")]
     preloads: Vec<String>,
-    /// The execution engine. `tiered` (the default where the JIT runs: x86-64 Linux)
-    /// starts in the interpreter and compiles hot functions and loops with the JIT in the
-    /// background; elsewhere the default is `interp`.
+    /// The execution engine. `tiered` (the default where the JIT runs: Linux on x86-64,
+    /// AArch64 and RISC-V 64) starts in the interpreter and compiles hot functions and loops
+    /// with the JIT in the background; elsewhere the default is `interp`.
     #[arg(long, value_enum, default_value_t = EngineKind::default_for_programs())]
     engine: EngineKind,
     /// With `--engine tiered`: print to stderr when each function tiers up and how long

@@ -2,9 +2,10 @@
 //!
 //! A [`CodeMemory`] is built in two states and never goes back: [`CodeMemory::new`] maps
 //! fresh read-write pages and copies the code in (the linker patches relocations while the
-//! pages are still writable), and [`CodeMemory::publish`] turns them read+execute for good.
-//! At no point are the pages writable and executable at once (W^X), and no code runs from
-//! them before `publish`.
+//! pages are still writable), and [`CodeMemory::publish`] turns them read+execute for good
+//! and flushes the instruction caches of every thread ([`crate::host::flush_icache`]: a
+//! no-op on x86-64, needed on AArch64 and RISC-V). At no point are the pages writable and
+//! executable at once (W^X), and no code runs from them before `publish`.
 //!
 //! Ownership: the mapping belongs to the `CodeMemory` alone and is unmapped when it drops.
 //! The compiled module owns its `CodeMemory`, and every instance of the module keeps the
@@ -63,13 +64,15 @@ impl CodeMemory {
         start..start + self.len
     }
 
-    /// Makes the code read+execute (and no longer writable). Only then may it run.
+    /// Makes the code read+execute (and no longer writable) and visible to instruction
+    /// fetch on every thread. Only then may it run.
     pub(crate) fn publish(&mut self) -> Result<(), String> {
         let base = self.allocation.as_mut_ptr::<u8>();
         // SAFETY: the range is exactly our own mapping; nothing else holds a reference into
         // it (`bytes_mut` borrows end before this `&mut self` call).
         unsafe { region::protect(base, self.allocation.len(), Protection::READ_EXECUTE) }
             .map_err(|error| format!("cannot make compiled code executable: {error}"))?;
+        crate::host::flush_icache(self.range())?;
         self.published = true;
         Ok(())
     }

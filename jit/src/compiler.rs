@@ -7,10 +7,11 @@
 //! through its `VMContext` argument at run time (see `kestrel_vm::offsets`).
 //!
 //! Linking is ours (no `cranelift-module`/`cranelift-jit`): functions are laid out back to
-//! back in one allocation; calls between them are PC-relative relocations patched here,
-//! calls to runtime helpers are absolute addresses; then the memory is made read+execute
-//! ([`CodeMemory`]) and its stack-overflow trap sites are registered with the signal
-//! handler ([`crate::signals`]) before any of it can run.
+//! back in one allocation; calls between them are PC-relative relocations, calls to runtime
+//! helpers absolute addresses, patched by [`crate::host::apply_relocation`] (each ISA's
+//! kinds); then the memory is made read+execute and the instruction caches are flushed
+//! ([`CodeMemory::publish`]), and its stack-overflow trap sites are registered with the
+//! signal handler ([`crate::signals`]) before any of it can run.
 //!
 //! A function that fails to translate (a feature the JIT does not implement) does not fail
 //! the module: it gets a stub that reports the error as a trap when called, as the
@@ -292,7 +293,11 @@ fn compile_uncached(
     osr_loop: Option<u32>,
 ) -> Result<CompiledModule, String> {
     if !crate::is_supported() {
-        return Err("the JIT supports x86-64 Linux only for now".into());
+        return Err(format!(
+            "the JIT supports Linux on x86-64, AArch64 and RISC-V 64, not {} on {}",
+            std::env::consts::OS,
+            crate::host::ARCH
+        ));
     }
     let isa = isa()?;
     let info = &*module.info;
@@ -389,12 +394,13 @@ fn compile_uncached(
                     Target::Absolute(address) => address,
                     Target::Local(offset) => base + start + offset as usize,
                 };
-                apply_relocation(
+                crate::host::apply_relocation(
                     code_bytes,
                     base,
                     start + relocation.offset as usize,
-                    relocation,
+                    relocation.kind,
                     target,
+                    relocation.addend,
                 )?;
             }
         }
@@ -424,29 +430,6 @@ fn compile_uncached(
             .collect(),
         errors: errors.into(),
     })
-}
-
-fn apply_relocation(
-    code: &mut [u8],
-    base: usize,
-    at: usize,
-    relocation: &Relocation,
-    target: usize,
-) -> Result<(), String> {
-    let value = (target as i64).wrapping_add(relocation.addend);
-    match relocation.kind {
-        Reloc::Abs8 => {
-            code[at..at + 8].copy_from_slice(&value.to_le_bytes());
-        }
-        Reloc::X86PCRel4 | Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 => {
-            let site = (base + at) as i64;
-            let delta = i32::try_from(value.wrapping_sub(site))
-                .map_err(|_| "a PC-relative relocation is out of range".to_owned())?;
-            code[at..at + 4].copy_from_slice(&delta.to_le_bytes());
-        }
-        other => return Err(format!("unsupported relocation kind {other:?}")),
-    }
-    Ok(())
 }
 
 /// Compiles `count` defined functions from defined index `first` on all cores; results in

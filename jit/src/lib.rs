@@ -23,9 +23,13 @@
 //! with the calling instance as their caller. The calling convention and the trap scheme
 //! (traps unwind by status return values, collecting the backtrace) are in [`abi`].
 //!
-//! Bounds checks are explicit (see [`translate`]). Stack exhaustion is caught by Cranelift's
+//! Bounds checks are explicit (see [`translate`]), so code never relies on the size of a
+//! memory's address-space reservation. Stack exhaustion is caught by Cranelift's
 //! stack-limit check in every prologue, which the [`signals`] handler turns into a
 //! "call stack exhausted" trap.
+//!
+//! Everything that depends on the host (which hosts are supported, instruction-cache
+//! flushing, the registers the handler rewrites, each ISA's relocations) is in [`host`].
 //!
 //! The configured limits map as follows: `StackLimits::max_wasm_stack` bounds the native
 //! stack one entry may use (compiled frames are counted in bytes, so `max_call_depth`, the
@@ -35,8 +39,9 @@
 //! Architecture invariant: this crate depends on the runtime core (`kestrel-vm`) and the
 //! parser only; it knows nothing of the interpreter or the embedding API.
 //!
-//! Unsafe code is confined to [`code_memory`] (mapping and protecting code), [`signals`]
-//! (the `SIGILL` handler), [`runtime`] (entering compiled code, and the libcalls that rebuild
+//! Unsafe code is confined to [`code_memory`] (mapping and protecting code), [`host`]
+//! (cache maintenance, the frame words the trap handler reads), [`signals`] (the `SIGILL`
+//! handler), [`runtime`] (entering compiled code, and the libcalls that rebuild
 //! store references from raw pointers) and the function-pointer casts of [`compiler`]; each
 //! module's docs state the invariants its `unsafe` blocks rely on. Compiled code itself is
 //! the other half of the sandbox: the adversarial tests in `jit/tests` exercise its checks.
@@ -70,9 +75,9 @@
 //! the same way. A store that straddles the end must still write nothing: a faulting x86
 //! store writes no byte, other hosts need checking.
 //!
-//! **Other hosts.** aarch64 needs instruction-cache maintenance after writing code, its
-//! call relocation (`Arm64Call`), and the handler's register rewrite for its prologue
-//! (`stp fp, lr, [sp, #-16]!; mov fp, sp`); macOS needs its own `ucontext` layout.
+//! **Other hosts.** Linux on x86-64, AArch64 and RISC-V 64 is done; everything
+//! host-specific is in [`host`]. macOS would need its own `ucontext` layout there, and
+//! AArch64 macOS its W^X JIT mapping (`MAP_JIT`) in [`code_memory`].
 
 // The docs are written for maintainers (`cargo doc --document-private-items`) and link the
 // private modules they describe.
@@ -81,13 +86,28 @@
 pub mod abi;
 mod code_memory;
 mod compiler;
+mod host;
 pub mod runtime;
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
 mod signals;
 mod translate;
 
 /// Hosts without the stack-overflow handler compile nothing (see [`is_supported`]).
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+)))]
 mod signals {
     pub(crate) fn register(_: std::ops::Range<usize>, _: Vec<usize>) {}
     pub(crate) fn unregister(_: usize) {}
@@ -97,10 +117,10 @@ pub use runtime::{CallHook, HOST_STACK_RESERVE, call, call_osr_entry};
 
 use kestrel_vm::{InstanceId, RuntimeModule, StoreOpaque};
 
-/// Whether the JIT can run on this host (x86-64 Linux for now: the stack-overflow handler
-/// and the relocations are written for it).
+/// Whether the JIT can run on this host: Linux on x86-64, AArch64 or RISC-V 64 (see
+/// [`host`], which holds everything host-specific).
 pub fn is_supported() -> bool {
-    cfg!(all(target_arch = "x86_64", target_os = "linux"))
+    host::is_supported()
 }
 
 /// Compiles defined function `index` of `module` alone, in its own code allocation (a

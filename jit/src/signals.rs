@@ -2,17 +2,20 @@
 //!
 //! Every compiled function's prologue compares the stack pointer (less the frame it is about
 //! to allocate) with `VMStoreContext::stack_limit` and, when the stack would overflow,
-//! executes a trap instruction (`ud2`), which raises `SIGILL`. That happens before the
-//! function has touched its frame or saved any register: right after `push rbp; mov rbp,
-//! rsp`. The handler here recognises those instructions by address (the code registry below
-//! lists every stack-overflow trap site of every live module) and makes the function return
-//! to its caller at once with the status of a "call stack exhausted" trap, exactly as if the
-//! function had returned it: `rbp` and `rsp` are restored from the frame-pointer pair, `rip`
-//! becomes the return address, and the status goes in `eax`, the first return register.
-//! The caller then unwinds like for any other trap (see [`crate::abi`]).
+//! executes a trap instruction (`ud2` on x86-64, `udf` on AArch64, an all-zero word on
+//! RISC-V), which raises `SIGILL`. That happens before the function has touched its frame
+//! or saved any register: right after it pushed the frame-pointer pair. The handler here
+//! recognises those instructions by address (the code registry below lists every
+//! stack-overflow trap site of every live module) and makes the function return to its
+//! caller at once with the status of a "call stack exhausted" trap, exactly as if the
+//! function had returned it: the frame and stack pointers are restored from the
+//! frame-pointer pair, the program counter becomes the return address, and the status goes
+//! in the first return register. The caller then unwinds like for any other trap (see
+//! [`crate::abi`]). The register rewrite is host-specific and lives in [`crate::host`]
+//! ([`SignalRegisters`]); this module is the same on every host.
 //!
-//! This module exists on x86-64 Linux only (the register rewrite is specific to that ABI and
-//! `ucontext` layout); elsewhere the JIT compiles nothing (see `crate::is_supported`).
+//! This module exists on the hosts the JIT supports (`crate::host::is_supported`);
+//! elsewhere the JIT compiles nothing.
 //!
 //! Only those sites are handled. Any other `SIGILL` goes to the handler that was installed
 //! before (or the default action, which ends the process as before).
@@ -22,6 +25,7 @@
 //! held by a thread that is running compiled code), allocates nothing, and touches only the
 //! interrupted thread's registers and the two words of the interrupted frame.
 
+use crate::host::SignalRegisters;
 use std::collections::BTreeMap;
 use std::sync::{Once, OnceLock, RwLock};
 
@@ -109,22 +113,13 @@ unsafe extern "C" fn handle_sigill(
 /// If the thread stopped at a stack-overflow trap site, rewrites its registers so that the
 /// interrupted function returns the stack-overflow status to its caller.
 unsafe fn return_from_stack_check(context: &mut libc::ucontext_t) -> bool {
-    let registers = &mut context.uc_mcontext.gregs;
-    let pc = registers[libc::REG_RIP as usize] as usize;
-    if !is_stack_overflow_site(pc) {
+    let mut registers = SignalRegisters::new(context);
+    if !is_stack_overflow_site(registers.pc()) {
         return false;
     }
-    // At a stack check the prologue has run `push rbp; mov rbp, rsp` and nothing else that
-    // changes the stack: [rbp] is the caller's rbp, [rbp + 8] the return address.
-    let frame = registers[libc::REG_RBP as usize] as usize;
-    // SAFETY: `frame` is the frame pointer of a compiled function whose prologue pushed
-    // these two words just above it on the (live, mapped) stack.
-    let (caller_frame, return_address) =
-        unsafe { (*(frame as *const usize), *((frame + 8) as *const usize)) };
-    registers[libc::REG_RBP as usize] = caller_frame as i64;
-    registers[libc::REG_RSP as usize] = (frame + 16) as i64;
-    registers[libc::REG_RIP as usize] = return_address as i64;
-    registers[libc::REG_RAX as usize] = stack_overflow_status() as i64;
+    // SAFETY: at a stack check the prologue has set up the frame-pointer pair and nothing
+    // else that changes the stack (see `crate::host`), so the frame pointer points at it.
+    unsafe { registers.return_to_caller(stack_overflow_status()) };
     true
 }
 

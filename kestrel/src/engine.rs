@@ -17,19 +17,20 @@ pub enum Strategy {
     /// Kestrel's interpreter.
     Interpreter,
     /// Kestrel's Cranelift JIT: every function of a module is compiled to native code when
-    /// the module is created (on all cores). x86-64 Linux only for now.
+    /// the module is created (on all cores). Linux on x86-64, AArch64 and RISC-V 64.
     Jit,
     /// Tiered execution: everything starts in the interpreter, which counts calls and
     /// backward branches per function; when a function reaches a threshold
     /// ([`Config::tiering_thresholds`]) it is compiled with the JIT (in the background by
     /// default) and later calls of it run native code. A call already running leaves the
     /// interpreter at a hot loop's next iteration once that loop's on-stack-replacement
-    /// entry is compiled ([`Config::on_stack_replacement`]). x86-64 Linux only for now.
+    /// entry is compiled ([`Config::on_stack_replacement`]). Linux on x86-64, AArch64 and
+    /// RISC-V 64.
     Tiered,
 }
 
 impl Default for Strategy {
-    /// [`Strategy::Tiered`] where the JIT runs (x86-64 Linux for now), else
+    /// [`Strategy::Tiered`] where the JIT runs (Linux on x86-64, AArch64 and RISC-V 64), else
     /// [`Strategy::Interpreter`].
     fn default() -> Strategy {
         crate::tier::default_strategy()

@@ -158,7 +158,7 @@ pub(crate) fn check_config(config: &Config) -> Result<()> {
     let needs_jit = matches!(config.strategy, Strategy::Jit | Strategy::Tiered);
     if needs_jit && !kestrel_jit::is_supported() {
         return Err(Error::unsupported(
-            "the JIT (`Strategy::Jit`, `Strategy::Tiered`) supports x86-64 Linux only for now",
+            "the JIT (`Strategy::Jit`, `Strategy::Tiered`) supports Linux on x86-64, AArch64 and RISC-V 64 only",
         ));
     }
     Ok(())

@@ -64,7 +64,8 @@ impl EngineKind {
         }
     }
 
-    /// Whether this engine runs on this host (the JIT supports x86-64 Linux only for now).
+    /// Whether this engine runs on this host (the JIT supports Linux on x86-64, AArch64 and
+    /// RISC-V 64).
     pub fn is_available(self) -> bool {
         let mut config = Config::new();
         self.configure(&mut config);

@@ -25,6 +25,14 @@
 //! next memory of the same module in that slot needs no system call at all; a memory
 //! wanting another image (or none) first maps fresh anonymous pages over the old image.
 //!
+//! Address space is a host resource like any other: AArch64 and RISC-V hosts often have
+//! only 39 bits of it (256 GiB for user space, 64 reservations of 4 GiB), and `ulimit -v`
+//! can cap it anywhere. When the kernel refuses a reservation, it is retried at half the
+//! size, down to what the memory needs now ([`reservation_sizes`]); a memory is refused only
+//! when even its current size cannot be mapped. A smaller reservation costs nothing but an
+//! earlier move when the memory grows: both tiers check every access against
+//! `current_length` explicitly and never rely on the reservation's guard.
+//!
 //! Invariants: `definition.base .. base + definition.current_length` is readable and
 //! writable and belongs to this memory alone; bytes of the reservation past `accessible`
 //! (a whole number of host pages, at least `current_length`) are inaccessible;
@@ -466,7 +474,7 @@ impl LinearMemory {
             }
         } else {
             let reserve = maximum_bytes.min(config.reservation_bytes.max(minimum_bytes));
-            memory.remap(reserve)?;
+            memory.reserve_at_least(reserve, minimum_bytes)?;
         }
         if let Some(image) = image.filter(|_| memory.image.is_none()) {
             // A pool's slots are bounded by its configuration; other memories by the budget.
@@ -584,7 +592,7 @@ impl LinearMemory {
             let target = (new_bytes as u64)
                 .max((self.reserved_bytes as u64).saturating_mul(2))
                 .min(maximum_bytes);
-            self.remap(target).ok()?;
+            self.reserve_at_least(target, new_bytes as u64).ok()?;
         }
         self.make_accessible(new_bytes).ok()?;
         Some(old_pages)
@@ -688,6 +696,20 @@ impl LinearMemory {
         Ok(())
     }
 
+    /// Replaces the reservation with one of `preferred` bytes or, when the host refuses that
+    /// much address space, the largest of [`reservation_sizes`] it grants (at least
+    /// `needed`), keeping the current contents.
+    fn reserve_at_least(&mut self, preferred: u64, needed: u64) -> Result<(), MemoryError> {
+        let mut refusal = None;
+        for bytes in reservation_sizes(preferred, needed) {
+            match self.remap(bytes) {
+                Ok(()) => return Ok(()),
+                Err(error) => refusal = Some(error),
+            }
+        }
+        Err(refusal.unwrap_or_else(|| MemoryError("nothing to reserve".into())))
+    }
+
     /// Replaces the reservation with an owned one of `bytes` bytes, keeping the current
     /// contents.
     fn remap(&mut self, bytes: u64) -> Result<(), MemoryError> {
@@ -697,6 +719,10 @@ impl LinearMemory {
             as usize;
         if bytes == 0 {
             return Ok(());
+        }
+        #[cfg(test)]
+        if bytes as u64 > SIMULATED_ADDRESS_SPACE.get() {
+            return Err(MemoryError("simulated: no address space left".into()));
         }
         // SAFETY: an anonymous mapping at an address the kernel picks cannot alias anything.
         let base = unsafe {
@@ -801,6 +827,23 @@ impl std::fmt::Debug for LinearMemory {
     }
 }
 
+// The largest mapping the host grants, for tests of the fallback (real hosts are not asked
+// for more than they have: under qemu-user that costs the emulator memory per page).
+#[cfg(test)]
+thread_local! {
+    static SIMULATED_ADDRESS_SPACE: std::cell::Cell<u64> = const { std::cell::Cell::new(u64::MAX) };
+}
+
+/// The reservation sizes to try, largest first: `preferred`, then halves of it while they
+/// exceed `needed`, then `needed` itself (never below it, never more than 64 tries).
+pub fn reservation_sizes(preferred: u64, needed: u64) -> impl Iterator<Item = u64> {
+    let preferred = preferred.max(needed);
+    let halves = std::iter::successors(Some(preferred), |bytes| Some(bytes / 2))
+        .take_while(move |bytes| *bytes > needed)
+        .take(63);
+    halves.chain(std::iter::once(needed))
+}
+
 /// `offset..offset+len` as a range of a memory of `size` bytes, or the out-of-bounds trap.
 #[inline]
 pub fn checked_range(
@@ -859,6 +902,41 @@ mod tests {
         memory.read(100, &mut buffer).unwrap();
         assert_eq!(buffer, [1, 2, 3]);
         memory.write(5 * 65536 - 1, &[1]).unwrap();
+    }
+
+    #[test]
+    fn reservations_shrink_by_halves_down_to_what_is_needed() {
+        let sizes: Vec<u64> = reservation_sizes(1 << 32, 3 << 16).collect();
+        assert_eq!(sizes[0], 1 << 32);
+        assert_eq!(sizes[1], 1 << 31);
+        assert_eq!(*sizes.last().unwrap(), 3 << 16);
+        assert!(sizes.windows(2).all(|pair| pair[0] > pair[1]));
+        assert_eq!(sizes.len(), (32 - 18 + 1) + 1);
+        assert_eq!(
+            reservation_sizes(1 << 16, 1 << 20).collect::<Vec<_>>(),
+            [1 << 20]
+        );
+        assert_eq!(reservation_sizes(0, 0).collect::<Vec<_>>(), [0]);
+        assert_eq!(reservation_sizes(u64::MAX, 1).count(), 64);
+    }
+
+    #[test]
+    fn a_host_short_of_address_space_gets_smaller_reservations() {
+        // As if the host granted at most 1 MiB of address space per mapping: the default
+        // 4 GiB reservation is refused, halves are tried, and 1 MiB is granted.
+        SIMULATED_ADDRESS_SPACE.set(1 << 20);
+        let mut memory = LinearMemory::new(memory_type(2, None), &MemoryConfig::default()).unwrap();
+        assert_eq!(memory.reserved_bytes, 1 << 20);
+        memory.write(2 * 65536 - 1, &[5]).unwrap();
+        // Growing within what the host grants works; past it, `memory.grow` fails (-1)
+        // and the memory stays as it was.
+        assert_eq!(memory.grow(14), Some(2));
+        assert_eq!(memory.grow(1), None);
+        assert_eq!(memory.size_in_pages(), 16);
+        assert_eq!(memory.data()[2 * 65536 - 1], 5);
+        // A memory whose initial size does not fit is refused, not half made.
+        assert!(LinearMemory::new(memory_type(17, None), &MemoryConfig::default()).is_err());
+        SIMULATED_ADDRESS_SPACE.set(u64::MAX);
     }
 
     #[test]
