@@ -209,6 +209,21 @@ fn unsupported(what: impl std::fmt::Debug) -> TranslationError {
     TranslationError(format!("the interpreter does not support {what:?} yet"))
 }
 
+/// Whether the loop just opened (the last of `control`) may be entered by on-stack
+/// replacement. The JIT's entry passes the values beneath the loop into its header; inside
+/// an outer loop, the code before this loop is reachable again through the outer loop's
+/// back edge and would have to pass them too, so there the loop must have nothing
+/// beneath it. The JIT applies the same rule (`jit/src/translate.rs`, `open_osr_loop`).
+fn osr_can_enter(control: &[Control]) -> bool {
+    let Some((this, enclosing)) = control.split_last() else {
+        return false;
+    };
+    this.height == 0
+        || !enclosing
+            .iter()
+            .any(|frame| frame.kind == ControlKind::Loop)
+}
+
 fn block_arity(info: &ModuleInfo, block_type: BlockType) -> (u32, u32) {
     match block_type {
         BlockType::Empty => (0, 0),
@@ -435,6 +450,9 @@ impl Translator<'_> {
     fn record_loop_header(&mut self) {
         let pc = self.pc();
         if self.loops.last().is_some_and(|header| header.pc == pc) {
+            return;
+        }
+        if !osr_can_enter(&self.control) {
             return;
         }
         let stack = (0..self.stack.len())

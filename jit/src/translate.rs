@@ -880,6 +880,22 @@ impl Translator<'_, '_> {
     /// operand stack, from the code before it and from the state buffer.
     fn open_osr_loop(&mut self, block_type: BlockType) -> Result<(), String> {
         let (params, results) = self.block_types(block_type)?;
+        // Inside an outer loop, the code before this one is reachable again through the
+        // outer loop's back edge, and its jump here would pass values defined before the
+        // outer loop: the interpreter only offers loops with nothing beneath them there
+        // (`osr_can_enter` in `interp/src/translate.rs`).
+        let beneath = self.stack.len() - params.len();
+        let in_outer_loop = self
+            .control
+            .iter()
+            .any(|frame| frame.kind == ControlKind::Loop);
+        if beneath > 0 && in_outer_loop {
+            return Err(
+                "on-stack replacement needs an empty operand stack beneath a loop \
+                        inside another loop"
+                    .into(),
+            );
+        }
         let types: Vec<Type> = self
             .stack
             .iter()
