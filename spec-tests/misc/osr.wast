@@ -130,6 +130,22 @@
       (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
     (ref.is_null (local.get $r)))
 
+;; a value beneath a loop inside another loop: the outer back edge makes the code
+  ;; before the inner loop reachable again (such loops get no entry; the outer one may)
+  (func (export "beneath_in_outer") (param $n i32) (result i32)
+    (local $i i32) (local $j i32) (local $acc i32)
+    (loop $outer
+      (i32.const 3)
+      (local.set $j (i32.const 0))
+      (loop $inner
+        (local.set $acc (i32.add (local.get $acc) (local.get $j)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $inner (i32.lt_u (local.get $j) (i32.const 10))))
+      (local.set $acc (i32.add (local.get $acc)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $acc))
+
   ;; loops in dead code count for the loop numbering of both tiers
   (func (export "dead") (param $n i32) (result i32)
     (local $i i32)
@@ -156,5 +172,6 @@
 (assert_return (invoke "recurse" (i32.const 20) (i32.const 100)) (i64.const 103950))
 (assert_return (invoke "refs" (i32.const 11)) (i32.const 0))
 (assert_return (invoke "dead" (i32.const 33)) (i32.const 33))
+(assert_return (invoke "beneath_in_outer" (i32.const 100)) (i32.const 4800))
 ;; state kept through the switches: the global, and memory ("oob" stored 0 at address 0)
 (assert_return (invoke "mixed" (i32.const 2)) (f64.const 1) (i32.const 9) (i32.const 2))
