@@ -210,6 +210,15 @@ fn wast_reports_failures() {
     );
 }
 
+/// The README's first command: a WASI program, run with the default engine.
+#[test]
+fn the_hello_example_greets() {
+    let hello = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/hello.wat");
+    let output = kestrel(&["run", hello]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(stdout(&output), "Hello from Kestrel!\n");
+}
+
 #[test]
 fn invoke_prints_results() {
     let output = kestrel(&["run", "--invoke", "fib", &fib_example(), "20"]);
