@@ -7,6 +7,34 @@ use arbitrary::Unstructured;
 use kestrel_fuzzing::{
     Seeds, differential, differential_with_fuel, execute, generate_module, validate, validate_input,
 };
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Panics anywhere in this test process, counted by a hook installed by [`watch_panics`].
+/// The engines catch a panic inside Cranelift (the function then stays interpreted, or
+/// becomes a stub), so a translator bug shows no divergence: the oracles fail on the count
+/// instead.
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+fn watch_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            report(info);
+        }));
+    });
+}
+
+/// Fails when any panic happened in the process (see [`PANICS`]).
+fn assert_no_panics() {
+    assert_eq!(
+        PANICS.load(Ordering::SeqCst),
+        0,
+        "a panic was caught inside an engine; its message and backtrace are on stderr"
+    );
+}
 
 /// Iterations per target: `KESTREL_FUZZ_ITERS` or `default`.
 fn iterations(default: u64) -> u64 {
@@ -58,6 +86,7 @@ fn execute_never_panics() {
 
 #[test]
 fn interp_jit_and_tiered_agree() {
+    watch_panics();
     let mut seeds = Seeds::new(0x6469_6666);
     let (mut generated, mut calls) = (0, 0);
     for i in 0..iterations(2000) {
@@ -73,10 +102,12 @@ fn interp_jit_and_tiered_agree() {
     }
     eprintln!("differential: {generated} modules, {calls} calls compared");
     assert!(calls > 0, "no call was compared");
+    assert_no_panics();
 }
 
 #[test]
 fn every_engine_consumes_the_same_fuel() {
+    watch_panics();
     let mut seeds = Seeds::new(0x6675_656c);
     let (mut generated, mut calls) = (0, 0);
     for i in 0..iterations(1000) {
@@ -94,4 +125,5 @@ fn every_engine_consumes_the_same_fuel() {
     }
     eprintln!("differential with fuel: {generated} modules, {calls} calls compared");
     assert!(calls > 0, "no call was compared");
+    assert_no_panics();
 }
