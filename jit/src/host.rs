@@ -138,52 +138,24 @@ impl<'a> SignalRegisters<'a> {
         &mut self.context.uc_mcontext.__gregs[index]
     }
 
-    #[cfg(all(
+    #[cfg(not(all(
         target_os = "linux",
         any(
             target_arch = "x86_64",
             target_arch = "aarch64",
             target_arch = "riscv64"
         )
-    ))]
+    )))]
+    fn slot(&mut self, _: Register) -> &mut u64 {
+        unreachable!("the JIT runs no code on unsupported hosts")
+    }
+
     fn read(&mut self, register: Register) -> usize {
         *self.slot(register) as usize
     }
 
-    #[cfg(all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    ))]
     fn write(&mut self, register: Register, value: usize) {
         *self.slot(register) = value as _;
-    }
-
-    #[cfg(not(all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )))]
-    fn read(&mut self, _: Register) -> usize {
-        unreachable!("the JIT runs no code on unsupported hosts")
-    }
-
-    #[cfg(not(all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )))]
-    fn write(&mut self, _: Register, _: usize) {
-        unreachable!("the JIT runs no code on unsupported hosts")
     }
 }
 

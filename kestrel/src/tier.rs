@@ -190,6 +190,17 @@ pub(crate) fn store_tiering(config: &Config) -> Option<Tiering> {
 /// What the interpreter calls in tiered mode.
 struct TierUpHooks(TieringConfig);
 
+impl TierUpHooks {
+    /// Runs a compilation job on the compiler thread, or now when compiling synchronously.
+    fn submit(&self, job: Job) {
+        if self.0.background {
+            compile_in_background(job, self.0.trace);
+        } else {
+            job();
+        }
+    }
+}
+
 impl TierUp for TierUpHooks {
     fn hot(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: u32) {
         let module = store.instance(instance).module.clone();
@@ -198,12 +209,7 @@ impl TierUp for TierUpHooks {
             return;
         }
         let trace = self.0.trace;
-        let job: Job = Box::new(move || compile_hot(&module, func_index, trace));
-        if self.0.background {
-            compile_in_background(job, trace);
-        } else {
-            job();
-        }
+        self.submit(Box::new(move || compile_hot(&module, func_index, trace)));
     }
 
     fn compile_now(&self, store: &mut StoreOpaque, instance: InstanceId, func_index: u32) {
@@ -240,13 +246,9 @@ impl TierUp for TierUpHooks {
             return;
         }
         let trace = self.0.trace;
-        let job: Job =
-            Box::new(move || compile_osr_entry(&module, func_index, loop_ordinal, trace));
-        if self.0.background {
-            compile_in_background(job, trace);
-        } else {
-            job();
-        }
+        self.submit(Box::new(move || {
+            compile_osr_entry(&module, func_index, loop_ordinal, trace);
+        }));
     }
 
     fn enter_loop(
