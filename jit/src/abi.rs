@@ -5,7 +5,8 @@
 //!   `(vmctx, params...) -> (status: i32, results...)`. `vmctx` is the callee instance's
 //!   `VMContext` (Cranelift's `VMContext` argument, through which the prologue's stack-limit
 //!   check finds `VMStoreContext::stack_limit`). Parameters and results have their Wasm types
-//!   (`i32`, `i64`, `f32`, `f64`; references are `i64` in vm's raw encoding).
+//!   (`i32`, `i64`, `f32`, `f64`; references are `i64` in vm's raw encoding; `v128` is
+//!   [`V128`], one vector register).
 //! - **Status**: every Wasm function returns a status first. 0 means the results are valid;
 //!   anything else means the call trapped and the results are garbage (see [`Status`]). A
 //!   caller checks the status after every call and, when it is not 0, records its own frame
@@ -13,7 +14,9 @@
 //!   backtrace is collected on the way (innermost first).
 //! - **Entry trampolines** (one per signature of a module) are called from Rust as
 //!   [`Trampoline`]: `(code, vmctx, values) -> status`. They load the parameters from
-//!   `values` (vm's raw 64-bit slots), call `code`, and store the results back.
+//!   `values` (vm's raw 64-bit slots: a `v128` takes two, low half first, and value `i`
+//!   starts at `kestrel_vm::value::slot_offset`), call `code`, and store the results back
+//!   the same way.
 //! - **Libcalls** are `extern "C"` functions of [`crate::runtime`], linked by absolute
 //!   address; those that can trap return a status the same way.
 
@@ -67,27 +70,39 @@ impl Status {
     }
 }
 
+/// The one Cranelift type of every `v128` value: operand-stack values, locals, block
+/// parameters, signatures and memory cells all use it, and each SIMD instruction bitcasts
+/// to the lane type it needs and back.
+pub(crate) const V128: Type = types::I8X16;
+
 /// The Cranelift type of a Wasm value type.
-pub(crate) fn value_type(ty: ValType) -> Result<Type, String> {
+pub(crate) fn value_type(ty: ValType) -> Type {
     match ty {
-        ValType::I32 => Ok(types::I32),
-        ValType::I64 => Ok(types::I64),
-        ValType::F32 => Ok(types::F32),
-        ValType::F64 => Ok(types::F64),
-        ValType::Ref(_) => Ok(types::I64),
-        ValType::V128 => Err("the JIT does not support SIMD (v128) yet".into()),
+        ValType::I32 => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::Ref(_) => types::I64,
+        ValType::V128 => V128,
     }
 }
 
-/// The Cranelift type of a Wasm value type in a function signature. Unlike
-/// [`value_type`], `v128` has one (a vector register), so that a function of any type can
-/// at least be declared and called: its body may still fail to translate (and become a
-/// stub), but the module compiles, as the interpreter loads SIMD modules it cannot run.
-fn signature_type(ty: ValType) -> Type {
-    match ty {
-        ValType::V128 => types::I8X16,
-        other => value_type(other).unwrap_or(types::I64),
+/// How many raw 64-bit slots a value of Cranelift type `ty` takes in a values buffer
+/// (`kestrel_vm::value`): two for `v128`, else one.
+pub(crate) fn slots_of(ty: Type) -> usize {
+    if ty == V128 { 2 } else { 1 }
+}
+
+/// The byte offset of each value of `types` in a buffer of raw slots, one after the other
+/// (`kestrel_vm::value::slot_offset`), and the number of slots they take together.
+pub(crate) fn slot_layout(types: &[Type]) -> (Vec<usize>, usize) {
+    let mut offsets = Vec::with_capacity(types.len());
+    let mut slots = 0;
+    for ty in types {
+        offsets.push(slots * 8);
+        slots += slots_of(*ty);
     }
+    (offsets, slots)
 }
 
 /// The native signature of a Wasm function of type `ty`.
@@ -101,13 +116,13 @@ pub(crate) fn wasm_signature(
         .params
         .push(AbiParam::special(pointer_type, ArgumentPurpose::VMContext));
     for param in ty.params() {
-        signature.params.push(AbiParam::new(signature_type(*param)));
+        signature.params.push(AbiParam::new(value_type(*param)));
     }
     signature.returns.push(AbiParam::new(types::I32));
     for result in ty.results() {
         signature
             .returns
-            .push(AbiParam::new(signature_type(*result)));
+            .push(AbiParam::new(value_type(*result)));
     }
     Ok(signature)
 }

@@ -29,7 +29,7 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use kestrel_parser::{FuncIndex, ModuleInfo, ValType};
+use kestrel_parser::{FuncIndex, ModuleInfo};
 use kestrel_vm::RuntimeModule;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -133,7 +133,7 @@ impl CompiledModule {
     }
 
     /// The entry point of defined function `index` and the trampoline of its type; `None`
-    /// for types the host cannot call (`v128`).
+    /// for an on-stack-replacement entry's code, which has no trampolines.
     pub(crate) fn entry(
         &self,
         info: &ModuleInfo,
@@ -301,6 +301,16 @@ fn compile_uncached(
     }
     let isa = isa()?;
     let info = &*module.info;
+    // Without vector support, a module with `v128` in a signature cannot even have stubs
+    // or trampolines: refuse it whole (the interpreter can run it).
+    if info.types.iter().any(|ty| {
+        ty.params()
+            .iter()
+            .chain(ty.results())
+            .any(|ty| *ty == kestrel_parser::ValType::V128)
+    }) {
+        crate::host::vector_support(&**isa)?;
+    }
     let env = ModuleEnv {
         info,
         type_ids: &module.type_ids,
@@ -326,7 +336,7 @@ fn compile_uncached(
                 codes.push(code);
                 errors.push(None);
             }
-            Err(error) if only.is_some() => {
+            Err(error) if only.is_some() || error == crate::host::NO_VECTORS => {
                 return Err(format!("cannot compile function {index}: {error}"));
             }
             Err(error) => {
@@ -335,22 +345,14 @@ fn compile_uncached(
             }
         }
     }
-    // Trampolines serve calls from the host, which cannot pass `v128` values.
+    // Trampolines serve calls from the host (an on-stack-replacement entry is entered
+    // directly).
     let start = (info.num_imported_functions + first) as usize;
-    let mut type_indices: Vec<u32> = info.functions[start..start + count]
-        .iter()
-        .copied()
-        .filter(|index| {
-            if osr_loop.is_some() {
-                return false;
-            }
-            let ty = &info.types[*index as usize];
-            !ty.params()
-                .iter()
-                .chain(ty.results())
-                .any(|ty| *ty == ValType::V128)
-        })
-        .collect();
+    let mut type_indices: Vec<u32> = if osr_loop.is_some() {
+        Vec::new()
+    } else {
+        info.functions[start..start + count].to_vec()
+    };
     type_indices.sort_unstable();
     type_indices.dedup();
     let mut trampolines = Vec::with_capacity(type_indices.len());
@@ -460,6 +462,7 @@ fn compile_in_parallel(
             // function only: it becomes a stub, and the embedder keeps running.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 translate::translate(env, index, &mut context.func, &mut builder_context)
+                    .and_then(|()| translate::check_vectors(&context.func, &**isa))
                     .and_then(|()| finish(&mut context, isa, index))
             }))
             .unwrap_or_else(|_| Err(format!("the compiler panicked on function {index}")));
@@ -652,23 +655,24 @@ fn compile_trampoline(
         unreachable!("the trampoline signature has three parameters")
     };
     let (code, vmctx, values) = (*code, *vmctx, *values);
-    let flags = MemFlagsData::trusted();
+    // The buffer is 8-byte aligned only: no `aligned` flag, so that Cranelift never folds a
+    // `v128` load into an instruction that requires 16-byte alignment.
+    let flags = MemFlagsData::new().with_notrap();
+    let param_types: Vec<ir::Type> = ty.params().iter().map(|ty| abi::value_type(*ty)).collect();
+    let result_types: Vec<ir::Type> = ty.results().iter().map(|ty| abi::value_type(*ty)).collect();
+    let (param_offsets, _) = abi::slot_layout(&param_types);
+    let (result_offsets, _) = abi::slot_layout(&result_types);
     let mut arguments = vec![vmctx];
-    for (slot, param) in ty.params().iter().enumerate() {
-        let value_type = abi::value_type(*param)?;
-        arguments.push(
-            builder
-                .ins()
-                .load(value_type, flags, values, (slot * 8) as i32),
-        );
+    for (value_type, offset) in param_types.iter().zip(&param_offsets) {
+        let offset = i32::try_from(*offset).map_err(|_| "too many parameters")?;
+        arguments.push(builder.ins().load(*value_type, flags, values, offset));
     }
     let signature = builder.import_signature(abi::wasm_signature(ty, env.call_conv, pointer)?);
     let call = builder.ins().call_indirect(signature, code, &arguments);
     let returns = builder.inst_results(call).to_vec();
-    for (slot, result) in returns[1..].iter().enumerate() {
-        builder
-            .ins()
-            .store(flags, *result, values, (slot * 8) as i32);
+    for (result, offset) in returns[1..].iter().zip(&result_offsets) {
+        let offset = i32::try_from(*offset).map_err(|_| "too many results")?;
+        builder.ins().store(flags, *result, values, offset);
     }
     builder.ins().return_(&returns[..1]);
     builder.finalize(isa.frontend_config());

@@ -47,6 +47,31 @@ pub(crate) const fn is_supported() -> bool {
     ))
 }
 
+/// Whether compiled code can use 128-bit vectors (`v128`) on the host `isa` describes: always
+/// on x86-64 (SSE2 is baseline; Cranelift falls back to SSE2 sequences or libcalls where
+/// SSSE3/SSE4.1 are missing) and AArch64 (NEON is baseline); on RISC-V 64 only with the V
+/// extension, without which Cranelift would emit vector instructions the host cannot run.
+/// The error is the message a module or function that needs vectors is refused with.
+pub(crate) fn vector_support(isa: &dyn cranelift_codegen::isa::TargetIsa) -> Result<(), String> {
+    let architecture = isa.triple().architecture.to_string();
+    if !architecture.starts_with("riscv") {
+        return Ok(());
+    }
+    let has_v = isa
+        .isa_flags()
+        .iter()
+        .any(|flag| flag.name == "has_v" && flag.as_bool() == Some(true));
+    if has_v {
+        Ok(())
+    } else {
+        Err(NO_VECTORS.into())
+    }
+}
+
+/// Why SIMD code cannot be compiled on a RISC-V host without the V extension.
+pub(crate) const NO_VECTORS: &str = "the JIT cannot compile SIMD (v128) code on this RISC-V host: \
+     it lacks the V (vector) extension";
+
 /// The host's architecture name, for messages.
 pub(crate) const ARCH: &str = std::env::consts::ARCH;
 

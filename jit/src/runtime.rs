@@ -26,6 +26,7 @@
 use crate::abi::Status;
 use crate::compiler::CompiledModule;
 use kestrel_vm::offsets::VMContext;
+use kestrel_vm::value::slot_count;
 use kestrel_vm::{FrameInfo, FuncEntity, FuncId, InstanceId, StoreOpaque, Trap, TrapCode};
 use std::any::Any;
 use std::cell::Cell;
@@ -76,8 +77,10 @@ unsafe fn current<'a>() -> &'a mut Activation {
 /// Calls function `func` (a Wasm function of a compiled module, or a host function) with
 /// the parameters in `values`; its results are left in `values`.
 ///
-/// `values.len()` must be at least the larger of the function's parameter and result counts
-/// and the parameters must match its type (the embedding layer checks both).
+/// `values` holds the parameters in vm's raw slots (a `v128` takes two, low half first;
+/// `kestrel_vm::value::slot_offset`); its length must be at least the larger of the slots
+/// the parameters and the results take, and the parameters must match the function's type
+/// (the embedding layer checks both).
 pub fn call(
     store: &mut StoreOpaque,
     data: &mut dyn Any,
@@ -101,13 +104,13 @@ pub fn call(
     };
     let Some((code, trampoline)) = compiled.entry(&module.info, index) else {
         return Err(Trap::host(
-            "functions with v128 parameters or results cannot be called from the host".into(),
+            format!("function {index} has no compiled entry point").into(),
         ));
     };
     let vmctx = instance_entity.context.vmctx_ptr();
     let ty = module.info.function_type(index);
     assert!(
-        values.len() >= ty.params().len().max(ty.results().len()),
+        values.len() >= slot_count(ty.params()).max(slot_count(ty.results())),
         "the values buffer is too short for the function's type"
     );
     let values = values.as_mut_ptr();
@@ -121,9 +124,10 @@ pub fn call(
 
 /// Continues a call of defined function `index` of `instance` in its on-stack-replacement
 /// entry for loop `loop_ordinal` (compiled by [`crate::compile_osr_entry`]), with the
-/// frame's state in `state` (the locals, then the operand stack at the loop header); the
-/// function's results are left in `state`, which must be at least as long as the state and
-/// the results.
+/// frame's state in `state` (the locals, then the operand stack at the loop header, each
+/// value in its raw slots, a `v128` in two, low half first); the function's results are
+/// left in `state` the same way, which must be at least as long as the state and the
+/// results.
 pub fn call_osr_entry(
     store: &mut StoreOpaque,
     data: &mut dyn Any,

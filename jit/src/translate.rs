@@ -62,6 +62,8 @@ use kestrel_vm::offsets::offset;
 use kestrel_vm::{TrapCode, TypeId};
 use std::collections::HashMap;
 
+mod simd;
+
 /// What translation needs to know about the module.
 pub(crate) struct ModuleEnv<'a> {
     pub info: &'a ModuleInfo,
@@ -79,6 +81,19 @@ pub(crate) struct ModuleEnv<'a> {
     pub osr_loop: Option<u32>,
     /// Fuel charges and epoch checks to add (the module's `RuntimeModule::instrumentation`).
     pub instrumentation: Instrumentation,
+}
+
+/// Fails when function `func` uses vectors (`v128`) and the host ISA cannot run vector
+/// code (`crate::host::vector_support`).
+pub(crate) fn check_vectors(func: &Function, isa: &dyn cranelift_codegen::isa::TargetIsa) -> Result<(), String> {
+    if func
+        .dfg
+        .values()
+        .any(|value| func.dfg.value_type(value).is_vector())
+    {
+        crate::host::vector_support(isa)?;
+    }
+    Ok(())
 }
 
 /// Translates defined function `index` into `func`.
@@ -154,7 +169,7 @@ pub(crate) fn translate(
     let mut locals = Vec::new();
     let mut local_types = Vec::new();
     for param in ty.params() {
-        local_types.push(abi::value_type(*param)?);
+        local_types.push(abi::value_type(*param));
     }
     let mut locals_reader = body.get_locals_reader().map_err(error)?;
     for _ in 0..locals_reader.get_count() {
@@ -184,12 +199,12 @@ pub(crate) fn translate(
             // `open_loop` fills with the operand stack's loads and the jump to the
             // header. The normal start follows in a block nothing reaches.
             let state = builder.block_params(entry)[1];
-            let flags = MemFlagsData::trusted();
-            for (position, ty) in local_types.iter().enumerate() {
+            let (offsets, locals_slots) = abi::slot_layout(&local_types);
+            for (ty, offset) in local_types.iter().zip(offsets) {
                 let var = builder.declare_var(*ty);
                 let value = builder
                     .ins()
-                    .load(*ty, flags, state, slot_offset(position)?);
+                    .load(*ty, STATE_FLAGS, state, slot_offset(offset)?);
                 builder.def_var(var, value);
                 locals.push(var);
             }
@@ -206,17 +221,14 @@ pub(crate) fn translate(
             Some(OsrTarget {
                 ordinal,
                 state,
+                locals_slots,
                 dispatch,
                 entered: false,
             })
         }
     };
 
-    let results: Vec<Type> = ty
-        .results()
-        .iter()
-        .map(|ty| abi::value_type(*ty))
-        .collect::<Result<_, _>>()?;
+    let results: Vec<Type> = ty.results().iter().map(|ty| abi::value_type(*ty)).collect();
     let function_exit = builder.create_block();
     for ty in &results {
         builder.append_block_param(function_exit, *ty);
@@ -289,10 +301,15 @@ pub(crate) fn translate(
     Ok(())
 }
 
-/// The byte offset of raw slot `position` in an on-stack-replacement state buffer.
-fn slot_offset(position: usize) -> Result<i32, String> {
-    i32::try_from(position * 8).map_err(|_| "too many values for an on-stack replacement".into())
+/// A byte offset in an on-stack-replacement state buffer, as an immediate.
+fn slot_offset(offset: usize) -> Result<i32, String> {
+    i32::try_from(offset).map_err(|_| "too many values for an on-stack replacement".into())
 }
+
+/// Accesses to a buffer of raw slots (an on-stack-replacement state, a values buffer):
+/// 8-byte aligned only, so not `aligned`, which would let Cranelift fold a `v128` load into
+/// an instruction that needs 16-byte alignment.
+const STATE_FLAGS: MemFlagsData = MemFlagsData::new().with_notrap();
 
 /// An on-stack-replacement entry under translation.
 struct OsrTarget {
@@ -300,6 +317,8 @@ struct OsrTarget {
     ordinal: u32,
     /// The state buffer (the entry's second parameter).
     state: Value,
+    /// How many raw slots the locals take at the start of the state buffer.
+    locals_slots: usize,
     /// Reached from the entry block once the locals are loaded; filled when the loop opens.
     dispatch: ir::Block,
     /// The loop was reached and the dispatch block filled.
@@ -321,7 +340,7 @@ fn wasm_value_type(ty: wasmparser::ValType) -> Result<Type, String> {
         wasmparser::ValType::F32 => Ok(types::F32),
         wasmparser::ValType::F64 => Ok(types::F64),
         wasmparser::ValType::Ref(_) => Ok(types::I64),
-        wasmparser::ValType::V128 => Err(unsupported("v128")),
+        wasmparser::ValType::V128 => Ok(abi::V128),
     }
 }
 
@@ -487,16 +506,8 @@ impl Translator<'_, '_> {
             BlockType::Type(ty) => Ok((Vec::new(), vec![wasm_value_type(ty)?])),
             BlockType::FuncType(index) => {
                 let ty = &self.env.info.types[index as usize];
-                let params = ty
-                    .params()
-                    .iter()
-                    .map(|ty| abi::value_type(*ty))
-                    .collect::<Result<_, _>>()?;
-                let results = ty
-                    .results()
-                    .iter()
-                    .map(|ty| abi::value_type(*ty))
-                    .collect::<Result<_, _>>()?;
+                let params = ty.params().iter().map(|ty| abi::value_type(*ty)).collect();
+                let results = ty.results().iter().map(|ty| abi::value_type(*ty)).collect();
                 Ok((params, results))
             }
         }
@@ -908,16 +919,16 @@ impl Translator<'_, '_> {
 
         let osr = self.osr.as_mut().expect("checked by the caller");
         osr.entered = true;
-        let (state, dispatch) = (osr.state, osr.dispatch);
+        let (state, dispatch, locals_slots) = (osr.state, osr.dispatch, osr.locals_slots);
         self.builder.switch_to_block(dispatch);
         // The fuel variable was loaded in the unreachable normal start; this path loads
         // it too.
         self.reload_fuel();
-        let flags = MemFlagsData::trusted();
+        let (offsets, _) = abi::slot_layout(&types);
         let mut loaded = Vec::with_capacity(types.len());
-        for (position, ty) in types.iter().enumerate() {
-            let offset = slot_offset(self.locals.len() + position)?;
-            loaded.push(self.builder.ins().load(*ty, flags, state, offset));
+        for (ty, offset) in types.iter().zip(offsets) {
+            let offset = slot_offset(locals_slots * 8 + offset)?;
+            loaded.push(self.builder.ins().load(*ty, STATE_FLAGS, state, offset));
         }
         let args = Self::block_args(&loaded);
         self.builder.ins().jump(header, &args);
@@ -1049,10 +1060,15 @@ impl Translator<'_, '_> {
                 // An on-stack-replacement entry returns its results in the state buffer,
                 // stored as the entry trampolines store them.
                 let state = osr.state;
-                let flags = MemFlagsData::trusted();
-                for (position, value) in values.iter().enumerate() {
-                    let offset = (position * 8) as i32;
-                    self.builder.ins().store(flags, *value, state, offset);
+                let types: Vec<Type> = values
+                    .iter()
+                    .map(|value| self.builder.func.dfg.value_type(*value))
+                    .collect();
+                let (offsets, _) = abi::slot_layout(&types);
+                for (value, offset) in values.iter().zip(offsets) {
+                    // The results are at most the function's, far below 2^31 bytes.
+                    let offset = offset as i32;
+                    self.builder.ins().store(STATE_FLAGS, *value, state, offset);
                 }
             }
         }
@@ -1202,16 +1218,8 @@ impl Translator<'_, '_> {
         args: &[Value],
     ) -> Result<Vec<Value>, String> {
         let ty = &self.env.info.types[type_index as usize];
-        let result_types: Vec<Type> = ty
-            .results()
-            .iter()
-            .map(|ty| abi::value_type(*ty))
-            .collect::<Result<_, _>>()?;
-        let param_types: Vec<Type> = ty
-            .params()
-            .iter()
-            .map(|ty| abi::value_type(*ty))
-            .collect::<Result<_, _>>()?;
+        let result_types: Vec<Type> = ty.results().iter().map(|ty| abi::value_type(*ty)).collect();
+        let param_types: Vec<Type> = ty.params().iter().map(|ty| abi::value_type(*ty)).collect();
         let pointer = self.pointer();
         let code = self.builder.ins().load(
             pointer,
@@ -1245,29 +1253,34 @@ impl Translator<'_, '_> {
 
         self.builder.switch_to_block(slow);
         self.builder.seal_block(slow);
-        let slots = param_types.len().max(result_types.len()).max(1);
+        // The values buffer in vm's raw slots (a `v128` in two, low half first, so only
+        // 8-byte aligned: accessed with `STATE_FLAGS`).
+        let (param_offsets, param_slots) = abi::slot_layout(&param_types);
+        let (result_offsets, result_slots) = abi::slot_layout(&result_types);
+        let slots = param_slots.max(result_slots).max(1);
+        let size = u32::try_from(slots * 8).map_err(|_| "too many parameters or results")?;
         let slot = self.builder.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
-            (slots * 8) as u32,
+            size,
             3,
         ));
-        for (index, arg) in args.iter().enumerate() {
+        let values = self.builder.ins().stack_addr(pointer, slot, 0);
+        for (arg, offset) in args.iter().zip(&param_offsets) {
             self.builder
                 .ins()
-                .stack_store(pointer, *arg, slot, (index * 8) as i32);
+                .store(STATE_FLAGS, *arg, values, *offset as i32);
         }
-        let values = self.builder.ins().stack_addr(pointer, slot, 0);
         let func_id = self.builder.ins().ireduce(types::I32, func_id);
         let len = self.iconst64(slots as u64);
         let status = self.call_libcall(Libcall::CallFunc, &[func_id, values, len])[0];
         self.reload_fuel();
         self.check_status(status);
         let mut results = Vec::new();
-        for (index, ty) in result_types.iter().enumerate() {
+        for (ty, offset) in result_types.iter().zip(&result_offsets) {
             results.push(
                 self.builder
                     .ins()
-                    .stack_load(pointer, *ty, slot, (index * 8) as i32),
+                    .load(*ty, STATE_FLAGS, values, *offset as i32),
             );
         }
         let merge_args = Self::block_args(&results);
@@ -1520,7 +1533,7 @@ impl Translator<'_, '_> {
 
     fn global_get(&mut self, index: u32) -> Result<(), String> {
         let global = self.env.info.globals[index as usize];
-        let ty = abi::value_type(global.content)?;
+        let ty = abi::value_type(global.content);
         let cell = self.global_cell(index);
         let flags = if global.mutable {
             self.global_flags
@@ -1991,7 +2004,7 @@ impl Translator<'_, '_> {
                 let segment = self.iconst32(elem_index);
                 self.call_libcall(Libcall::ElemDrop, &[segment]);
             }
-            other => return Err(unsupported(other)),
+            other => self.simd_operator(other)?,
         }
         Ok(())
     }
