@@ -591,8 +591,20 @@ fn parse_arg(ty: ValType, arg: &str) -> Option<Val> {
             .parse::<f64>()
             .ok()
             .map(|value| Val::F64(value.to_bits())),
-        // Vectors and references cannot be written on a command line.
-        ValType::V128 | ValType::Ref(_) => None,
+        // A vector as its 128 bits in hexadecimal, as results are printed.
+        ValType::V128 => {
+            let digits = arg.replace('_', "");
+            let hex = digits
+                .strip_prefix("0x")
+                .or_else(|| digits.strip_prefix("0X"))?;
+            let valid = !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
+            valid
+                .then(|| u128::from_str_radix(hex, 16).ok())
+                .flatten()
+                .map(Val::V128)
+        }
+        // References cannot be written on a command line.
+        ValType::Ref(_) => None,
     }
 }
 
@@ -704,5 +716,19 @@ mod tests {
             matches!(parse_arg(ValType::F64, "nan"), Some(Val::F64(bits)) if f64::from_bits(bits).is_nan())
         );
         assert!(parse_arg(ValType::F32, "one").is_none());
+    }
+
+    #[test]
+    fn vectors_in_hexadecimal_as_printed() {
+        let bits = 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10u128;
+        let printed = display_result(&Val::V128(bits));
+        assert!(matches!(parse_arg(ValType::V128, &printed), Some(Val::V128(b)) if b == bits));
+        assert!(matches!(
+            parse_arg(ValType::V128, "0x_ff"),
+            Some(Val::V128(0xff))
+        ));
+        assert!(parse_arg(ValType::V128, "255").is_none());
+        assert!(parse_arg(ValType::V128, "0x").is_none());
+        assert!(parse_arg(ValType::V128, &format!("0x1{}", "0".repeat(32))).is_none());
     }
 }

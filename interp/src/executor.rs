@@ -44,7 +44,7 @@ use crate::ir::{Op, Slot, Target};
 use crate::translate::{CompiledFunc, LoopHeader, TranslationError, translate};
 use kestrel_vm::numeric;
 use kestrel_vm::offsets::VMMemoryDefinition;
-use kestrel_vm::value::{decode_func_ref, encode_func_ref};
+use kestrel_vm::value::{decode_func_ref, encode_func_ref, slot_count};
 use kestrel_vm::{
     FrameInfo, FuncEntity, FuncId, GlobalCell, InstanceId, RuntimeModule, StoreOpaque, Tiering,
     Trap, TrapCode,
@@ -453,7 +453,7 @@ fn call_native(
         unreachable!("only Wasm functions have compiled code")
     };
     let ty = store.instance(instance).module.info.function_type(index);
-    let count = ty.params().len().max(ty.results().len());
+    let count = slot_count(ty.params()).max(slot_count(ty.results()));
     let args_start = frame.base + args.0 as usize;
     let saved_depth = store.call_depth;
     store.call_depth += stacks.frames.len() as u32 + 1;
@@ -541,6 +541,22 @@ fn run<const TIERING: bool>(
             let slot: Slot = $slot;
             // SAFETY: as in `get!`.
             unsafe { *registers.add(slot.0 as usize) = value }
+        }};
+    }
+    // A `v128` in two consecutive slots, low half first (`kestrel_vm::value`); the
+    // translator names the first, and both are below `frame_size`.
+    macro_rules! get_v128 {
+        ($slot:expr) => {{
+            let slot: Slot = $slot;
+            kestrel_vm::value::v128_from_slots(get!(slot), get!(Slot(slot.0 + 1)))
+        }};
+    }
+    macro_rules! set_v128 {
+        ($slot:expr, $value:expr) => {{
+            let slot: Slot = $slot;
+            let [low, high] = kestrel_vm::value::v128_to_slots($value);
+            set!(slot, low);
+            set!(Slot(slot.0 + 1), high);
         }};
     }
     macro_rules! trap {
@@ -691,6 +707,7 @@ fn run<const TIERING: bool>(
             ) => {
                 match op {
                     Op::Copy { dst, src } => set!(dst, get!(src)),
+                    Op::CopyV128 { dst, src } => set_v128!(dst, get_v128!(src)),
                     Op::Branch { target } => jump!(target),
                     Op::BranchIfNonZero { condition, target } => {
                         if get!(condition) as u32 != 0 {
@@ -791,6 +808,24 @@ fn run<const TIERING: bool>(
                         };
                         set!(dst, value);
                     }
+                    Op::SelectV128 {
+                        dst,
+                        condition,
+                        if_true,
+                    } => {
+                        // SAFETY: as for `Select`.
+                        let Op::SelectOperand { if_false } = (unsafe { *code.add(frame.pc) })
+                        else {
+                            unreachable!("a SelectV128 is followed by its SelectOperand")
+                        };
+                        frame.pc += 1;
+                        let value = if get!(condition) as u32 != 0 {
+                            get_v128!(if_true)
+                        } else {
+                            get_v128!(if_false)
+                        };
+                        set_v128!(dst, value);
+                    }
                     Op::CopyMany { dst, src, count } => {
                         for offset in 0..count {
                             set!(Slot(dst.0 + offset), get!(Slot(src.0 + offset)));
@@ -870,7 +905,7 @@ fn run<const TIERING: bool>(
                         let module = unsafe { &*frame.module };
                         let expected = module.type_ids[type_index as usize];
                         let num_params =
-                            module.info.types[type_index as usize].params().len() as u32;
+                            slot_count(module.info.types[type_index as usize].params()) as u32;
                         let element_index = get!(Slot(args.0 + num_params)) as u32;
                         let table_id = instance_entity!().tables[table as usize];
                         let element = match store.table(table_id).get(element_index as u64) {
@@ -898,6 +933,18 @@ fn run<const TIERING: bool>(
                         // SAFETY: as for `GlobalGet`; validation guarantees the global is
                         // mutable, and nothing else accesses the cell during the write.
                         unsafe { (*(*cell).as_ptr()).set_u64(value) };
+                    }
+                    Op::GlobalGetV128 { dst, global } => {
+                        let cell = frame.globals.wrapping_add(global as usize);
+                        // SAFETY: as for `GlobalGet`.
+                        let value = unsafe { (*(*cell).as_ptr()).bits };
+                        set_v128!(dst, value);
+                    }
+                    Op::GlobalSetV128 { src, global } => {
+                        let value = get_v128!(src);
+                        let cell = frame.globals.wrapping_add(global as usize);
+                        // SAFETY: as for `GlobalSet`.
+                        unsafe { (*(*cell).as_ptr()).bits = value };
                     }
                     Op::MemorySize { dst, memory } => {
                         let id = instance_entity!().memories[memory as usize];
@@ -1092,7 +1139,7 @@ fn call_function(
     let args_start = frame.base + args.0 as usize;
     match store.func(callee).clone() {
         FuncEntity::Host(host) => {
-            let count = host.ty.params().len().max(host.ty.results().len());
+            let count = slot_count(host.ty.params()).max(slot_count(host.ty.results()));
             let saved_depth = store.call_depth;
             store.call_depth += stacks.frames.len() as u32 + 1;
             let caller = Some(frame.instance);

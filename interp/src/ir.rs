@@ -3,13 +3,14 @@
 //!
 //! # The register machine
 //!
-//! Every function runs in a *frame* of 64-bit slots on the value stack:
+//! Every function runs in a *frame* of 64-bit slots on the value stack; a `v128` takes two
+//! consecutive slots (low half first) wherever it is, and an instruction names its first:
 //!
 //! ```text
 //! slot 0 ..            parameters, then the other locals (zeroed on entry)
-//! num_locals ..        operand-stack temporaries: the value at stack height h lives in
-//!                      slot num_locals + h (its "home")
-//! temps_end ..         the constant pool, copied in on entry
+//! num_locals ..        the constant pool, copied in on entry
+//! then ..              operand-stack temporaries: each value on the Wasm operand stack
+//!                      has a "home" here, starting where the values below it end
 //! ```
 //!
 //! Instructions name their operands and result by slot, so `local.get`, constants and
@@ -405,11 +406,17 @@ define_ops! {
     results {
         /// `dst = src`.
         Copy { src: Slot }
+        /// `dst = src` for a `v128`: two slots each.
+        CopyV128 { src: Slot }
         /// `dst = if condition != 0 { if_true } else { if_false }`, where `if_false` is in
         /// the `SelectOperand` that always follows.
         Select { condition: Slot, if_true: Slot }
+        /// `Select` of `v128` values (two slots each), also followed by a `SelectOperand`.
+        SelectV128 { condition: Slot, if_true: Slot }
         /// `dst = globals[global]`.
         GlobalGet { global: u32 }
+        /// `dst = globals[global]` for a `v128` global (two slots).
+        GlobalGetV128 { global: u32 }
         /// `dst = memory.size` of memory `memory`.
         MemorySize { memory: u32 }
         /// `dst = memory.grow(delta)` of memory `memory`.
@@ -459,6 +466,8 @@ define_ops! {
         CallIndirect { type_index: u32, args: Slot, table: u32 }
         /// `globals[global] = src`.
         GlobalSet { src: Slot, global: u32 }
+        /// `globals[global] = src` for a `v128` global (two slots).
+        GlobalSetV128 { src: Slot, global: u32 }
         /// `table.set(index, value)`.
         TableSet { index: Slot, value: Slot, table: u32 }
         /// Bulk operations take their three operands in consecutive slots from `operands`.

@@ -11,6 +11,11 @@
 //! Temporaries' slots depend on the size of the constant pool, known only at the end, so
 //! they are emitted with [`TEMPORARY_MARK`] set and relocated in a final pass.
 //!
+//! A `v128` takes two consecutive slots wherever it lives (`kestrel_vm::value`): a local,
+//! a constant, a home. So homes are numbered in slots, not values: each stack entry records
+//! its width, and its home starts where the entry below it ends. Values of the same types
+//! in the same order have the same homes, which is all a branch needs.
+//!
 //! Fuel charges (`ConsumeFuel`) and epoch checks (`CheckEpoch`) go where
 //! `kestrel_vm::instrument::Meter` says, as in the JIT, so both tiers consume the same fuel.
 //!
@@ -27,13 +32,15 @@ use std::collections::HashMap;
 /// Temporaries are numbered from this mark until relocation.
 const TEMPORARY_MARK: u32 = 1 << 31;
 
-/// A translated function.
+/// A translated function. Counts are in slots (a `v128` counts twice).
 #[derive(Debug)]
 pub struct CompiledFunc {
     pub code: Box<[Op]>,
-    /// Parameters and other locals.
+    /// Slots of the parameters and other locals.
     pub num_locals: u32,
+    /// Slots of the parameters.
     pub num_params: u32,
+    /// Slots of the results.
     pub num_results: u32,
     /// Constants, copied to slots `num_locals..num_locals + constants.len()` on entry.
     pub constants: Box<[u64]>,
@@ -56,8 +63,8 @@ pub struct LoopHeader {
     /// The loop's position among the function's `loop` instructions in body order,
     /// counted from 0, dead code included: the name the JIT knows the loop by.
     pub ordinal: u32,
-    /// The slot of each operand-stack value at the header, bottom to top (the enclosing
-    /// blocks' values, then the loop's parameters).
+    /// The slots of the operand-stack values at the header, bottom to top (the enclosing
+    /// blocks' values, then the loop's parameters), two for a `v128`.
     pub stack: Box<[Slot]>,
 }
 
@@ -77,9 +84,68 @@ pub struct TranslationError(pub String);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Operand {
+    /// A local, by its first slot.
     Local(u32),
+    /// A constant, by its first index in the pool.
     Constant(u32),
     Temporary,
+}
+
+/// One value on the translator's stack.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Entry {
+    operand: Operand,
+    /// The first slot of the value's home, counted from the first temporary.
+    home: u32,
+    /// A `v128`: two slots.
+    wide: bool,
+}
+
+impl Entry {
+    fn slots(self) -> u32 {
+        1 + self.wide as u32
+    }
+
+    fn end(self) -> u32 {
+        self.home + self.slots()
+    }
+}
+
+/// The values a block takes or produces, without allocating per block: a block type names
+/// at most one value type or a function type of the module.
+#[derive(Debug, Clone, Copy)]
+struct Values<'a> {
+    /// The single value of a `BlockType::Type` block: whether it is a `v128`.
+    single_wide: Option<bool>,
+    types: &'a [ValType],
+}
+
+impl<'a> Values<'a> {
+    const NONE: Values<'static> = Values {
+        single_wide: None,
+        types: &[],
+    };
+
+    fn of(types: &'a [ValType]) -> Values<'a> {
+        Values {
+            single_wide: None,
+            types,
+        }
+    }
+
+    fn len(self) -> u32 {
+        self.single_wide.is_some() as u32 + self.types.len() as u32
+    }
+
+    fn widths(self) -> impl Iterator<Item = bool> + 'a {
+        self.single_wide
+            .into_iter()
+            .chain(self.types.iter().map(|ty| *ty == ValType::V128))
+    }
+
+    fn slots(self) -> u32 {
+        self.widths().map(|wide| 1 + wide as u32).sum()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,12 +158,12 @@ enum ControlKind {
 }
 
 #[derive(Debug)]
-struct Control {
+struct Control<'a> {
     kind: ControlKind,
-    /// Stack height below the block's parameters.
+    /// Stack height (in values) below the block's parameters.
     height: u32,
-    num_params: u32,
-    num_results: u32,
+    params: Values<'a>,
+    results: Values<'a>,
     /// Where a loop starts.
     loop_start: Target,
     /// Branches to this block's end, to be patched.
@@ -121,12 +187,17 @@ enum Condition {
 struct Translator<'a> {
     info: &'a ModuleInfo,
     code: Vec<Op>,
-    stack: Vec<Operand>,
+    stack: Vec<Entry>,
+    /// The most slots the temporaries ever need.
     max_height: u32,
+    /// Slots of the locals.
     num_locals: u32,
+    /// Each local's first slot and whether it is a `v128`, by local index.
+    locals: Vec<(u32, bool)>,
     constants: Vec<u64>,
     constant_slots: HashMap<u64, u32>,
-    control: Vec<Control>,
+    wide_constant_slots: HashMap<u128, u32>,
+    control: Vec<Control<'a>>,
     /// Index of the last instruction, if it produced the top stack entry in its home.
     last_result: Option<usize>,
     reachable: bool,
@@ -151,30 +222,32 @@ pub fn translate(
         bytes,
         body.range.start as u64,
     ));
-    let mut num_locals = ty.params().len() as u64;
+    let mut locals = Vec::with_capacity(ty.params().len());
+    for param in ty.params() {
+        declare_locals(&mut locals, 1, *param == ValType::V128)?;
+    }
+    let num_params = local_slots(&locals);
     let mut locals_reader = body.get_locals_reader().map_err(error)?;
     for _ in 0..locals_reader.get_count() {
-        let (count, _) = locals_reader.read().map_err(error)?;
-        num_locals += count as u64;
+        let (count, local_type) = locals_reader.read().map_err(error)?;
+        declare_locals(&mut locals, count, local_type == wasmparser::ValType::V128)?;
     }
-    if num_locals >= TEMPORARY_MARK as u64 / 2 {
-        return Err(TranslationError(format!(
-            "{num_locals} locals are more than the interpreter supports"
-        )));
-    }
+    let num_locals = local_slots(&locals);
     let mut translator = Translator {
         info,
         code: Vec::new(),
         stack: Vec::new(),
         max_height: 0,
-        num_locals: num_locals as u32,
+        num_locals,
+        locals,
         constants: Vec::new(),
         constant_slots: HashMap::new(),
+        wide_constant_slots: HashMap::new(),
         control: vec![Control {
             kind: ControlKind::Function,
             height: 0,
-            num_params: 0,
-            num_results: ty.results().len() as u32,
+            params: Values::NONE,
+            results: Values::of(ty.results()),
             loop_start: 0,
             pending: Vec::new(),
             else_jump: None,
@@ -198,7 +271,33 @@ pub fn translate(
             break;
         }
     }
-    Ok(translator.finish(ty.params().len() as u32, ty.results().len() as u32))
+    let num_results = Values::of(ty.results()).slots();
+    Ok(translator.finish(num_params, num_results))
+}
+
+/// The slots the locals declared so far occupy.
+fn local_slots(locals: &[(u32, bool)]) -> u32 {
+    locals
+        .last()
+        .map_or(0, |(slot, wide)| slot + 1 + *wide as u32)
+}
+
+/// Declares `count` more locals, each `wide` (a `v128`) or not.
+fn declare_locals(
+    locals: &mut Vec<(u32, bool)>,
+    count: u32,
+    wide: bool,
+) -> Result<(), TranslationError> {
+    let first = u64::from(local_slots(locals));
+    let end = first + u64::from(count) * (1 + wide as u64);
+    if end >= u64::from(TEMPORARY_MARK / 2) {
+        return Err(TranslationError(format!(
+            "{end} local slots are more than the interpreter supports"
+        )));
+    }
+    let slots = 1 + wide as u32;
+    locals.extend((0..count).map(|index| (first as u32 + index * slots, wide)));
+    Ok(())
 }
 
 fn error(error: wasmparser::BinaryReaderError) -> TranslationError {
@@ -224,13 +323,20 @@ fn osr_can_enter(control: &[Control]) -> bool {
             .any(|frame| frame.kind == ControlKind::Loop)
 }
 
-fn block_arity(info: &ModuleInfo, block_type: BlockType) -> (u32, u32) {
+/// A block's parameters and results.
+fn block_values(info: &ModuleInfo, block_type: BlockType) -> (Values<'_>, Values<'_>) {
     match block_type {
-        BlockType::Empty => (0, 0),
-        BlockType::Type(_) => (0, 1),
+        BlockType::Empty => (Values::NONE, Values::NONE),
+        BlockType::Type(ty) => (
+            Values::NONE,
+            Values {
+                single_wide: Some(ty == wasmparser::ValType::V128),
+                types: &[],
+            },
+        ),
         BlockType::FuncType(index) => {
             let ty = &info.types[index as usize];
-            (ty.params().len() as u32, ty.results().len() as u32)
+            (Values::of(ty.params()), Values::of(ty.results()))
         }
     }
 }
@@ -276,37 +382,77 @@ impl Translator<'_> {
 
     // ----- value stack -----
 
+    /// The stack height in values.
     fn height(&self) -> u32 {
         self.stack.len() as u32
     }
 
-    fn home(height: u32) -> Slot {
-        Slot(TEMPORARY_MARK + height)
-    }
-
-    fn slot_of(&self, operand: Operand, height: u32) -> Slot {
-        match operand {
-            Operand::Local(slot) => Slot(slot),
-            Operand::Constant(index) => Slot(self.num_locals + index),
-            Operand::Temporary => Self::home(height),
+    /// The first home slot of the value at stack position `position`: where the values
+    /// below it end.
+    fn home_at(&self, position: u32) -> u32 {
+        match position {
+            0 => 0,
+            _ => self.stack[position as usize - 1].end(),
         }
     }
 
-    fn push(&mut self, operand: Operand) {
-        self.stack.push(operand);
-        self.max_height = self.max_height.max(self.height());
+    fn home(first: u32) -> Slot {
+        Slot(TEMPORARY_MARK + first)
     }
 
-    /// Pushes the home of the next height for an instruction's result and returns it.
+    fn slot_of(&self, entry: Entry) -> Slot {
+        match entry.operand {
+            Operand::Local(slot) => Slot(slot),
+            Operand::Constant(index) => Slot(self.num_locals + index),
+            Operand::Temporary => Self::home(entry.home),
+        }
+    }
+
+    fn push(&mut self, operand: Operand, wide: bool) {
+        let entry = Entry {
+            operand,
+            home: self.home_at(self.height()),
+            wide,
+        };
+        self.stack.push(entry);
+        self.max_height = self.max_height.max(entry.end());
+    }
+
+    /// Pushes the home of the next value for an instruction's result and returns it.
     fn push_result(&mut self) -> Slot {
-        let slot = Self::home(self.height());
-        self.push(Operand::Temporary);
-        slot
+        self.push_result_of_width(false)
     }
 
+    /// As [`Self::push_result`], for a `v128` result: its two slots start at the one
+    /// returned.
+    fn push_result_v128(&mut self) -> Slot {
+        self.push_result_of_width(true)
+    }
+
+    fn push_result_of_width(&mut self, wide: bool) -> Slot {
+        self.push(Operand::Temporary, wide);
+        Self::home(self.stack.last().expect("just pushed").home)
+    }
+
+    /// Pushes results in their homes, one per value of `values`.
+    fn push_temporaries(&mut self, values: Values<'_>) {
+        for wide in values.widths() {
+            self.push(Operand::Temporary, wide);
+        }
+    }
+
+    fn pop_entry(&mut self) -> Entry {
+        self.stack.pop().unwrap_or(Entry {
+            operand: Operand::Temporary,
+            home: 0,
+            wide: false,
+        })
+    }
+
+    /// Pops a value of any width and returns its (first) slot.
     fn pop(&mut self) -> Slot {
-        let operand = self.stack.pop().unwrap_or(Operand::Temporary);
-        self.slot_of(operand, self.height())
+        let entry = self.pop_entry();
+        self.slot_of(entry)
     }
 
     fn constant(&mut self, bits: u64) {
@@ -315,19 +461,36 @@ impl Translator<'_> {
         if index == next {
             self.constants.push(bits);
         }
-        self.push(Operand::Constant(index));
+        self.push(Operand::Constant(index), false);
+    }
+
+    /// Pushes a `v128` constant: two consecutive pool entries, low half first.
+    fn constant_v128(&mut self, bits: u128) {
+        let next = self.constants.len() as u32;
+        let index = *self.wide_constant_slots.entry(bits).or_insert(next);
+        if index == next {
+            self.constants
+                .extend(kestrel_vm::value::v128_to_slots(bits));
+        }
+        self.push(Operand::Constant(index), true);
+    }
+
+    /// `dst = src` for a value of either width.
+    fn copy_op(dst: Slot, src: Slot, wide: bool) -> Op {
+        if wide {
+            Op::CopyV128 { dst, src }
+        } else {
+            Op::Copy { dst, src }
+        }
     }
 
     /// Copies entry `position` to its home if it lives elsewhere.
     fn materialize(&mut self, position: usize) {
-        let operand = self.stack[position];
-        if operand != Operand::Temporary {
-            let src = self.slot_of(operand, position as u32);
-            self.emit(Op::Copy {
-                dst: Self::home(position as u32),
-                src,
-            });
-            self.stack[position] = Operand::Temporary;
+        let entry = self.stack[position];
+        if entry.operand != Operand::Temporary {
+            let src = self.slot_of(entry);
+            self.emit(Self::copy_op(Self::home(entry.home), src, entry.wide));
+            self.stack[position].operand = Operand::Temporary;
         }
     }
 
@@ -338,10 +501,10 @@ impl Translator<'_> {
         }
     }
 
-    /// Preserves every entry that names local `slot` before the local changes.
+    /// Preserves every entry that names the local at `slot` before the local changes.
     fn preserve_local(&mut self, slot: u32) {
         for position in 0..self.stack.len() {
-            if self.stack[position] == Operand::Local(slot) {
+            if self.stack[position].operand == Operand::Local(slot) {
                 self.materialize(position);
             }
         }
@@ -350,7 +513,7 @@ impl Translator<'_> {
     /// Preserves every entry that names any local: done at labels, where control merges.
     fn preserve_all_locals(&mut self) {
         for position in 0..self.stack.len() {
-            if matches!(self.stack[position], Operand::Local(_)) {
+            if matches!(self.stack[position].operand, Operand::Local(_)) {
                 self.materialize(position);
             }
         }
@@ -410,6 +573,10 @@ impl Translator<'_> {
         Ok(())
     }
 
+    fn global_is_v128(&self, global: u32) -> bool {
+        self.info.globals[global as usize].content == ValType::V128
+    }
+
     fn memory_offset(&self, memarg: wasmparser::MemArg) -> Result<u32, TranslationError> {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) {
             return Err(unsupported("memory instructions on memories other than 0"));
@@ -417,27 +584,28 @@ impl Translator<'_> {
         u32::try_from(memarg.offset).map_err(|_| unsupported("memory offsets above 4 GiB"))
     }
 
-    /// Pops `count` operands into consecutive homes and returns the first.
+    /// Pops `count` operands into consecutive homes and returns the first slot.
     fn pop_consecutive(&mut self, count: u32) -> Slot {
         self.materialize_top(count);
         let first = self.height() - count;
+        let home = self.home_at(first);
         self.stack.truncate(first as usize);
-        Self::home(first)
+        Self::home(home)
     }
 
     // ----- control -----
 
     fn open(&mut self, kind: ControlKind, block_type: BlockType) {
-        let (num_params, num_results) = block_arity(self.info, block_type);
+        let (params, results) = block_values(self.info, block_type);
         self.preserve_all_locals();
-        self.materialize_top(num_params);
+        self.materialize_top(params.len());
         self.last_result = None;
-        let height = self.height() - num_params;
+        let height = self.height() - params.len();
         self.control.push(Control {
             kind,
             height,
-            num_params,
-            num_results,
+            params,
+            results,
             loop_start: self.pc(),
             pending: Vec::new(),
             else_jump: None,
@@ -455,8 +623,13 @@ impl Translator<'_> {
         if !osr_can_enter(&self.control) {
             return;
         }
-        let stack = (0..self.stack.len())
-            .map(|position| self.slot_of(self.stack[position], position as u32))
+        let stack = self
+            .stack
+            .iter()
+            .flat_map(|entry| {
+                let first = self.slot_of(*entry);
+                std::iter::once(first).chain(entry.wide.then_some(Slot(first.0 + 1)))
+            })
             .collect();
         self.loops.push(LoopHeader {
             pc,
@@ -465,27 +638,28 @@ impl Translator<'_> {
         });
     }
 
-    /// Moves the top `arity` values to the homes starting at height `target_height`.
-    /// Only for unconditional transfers: the destination homes may hold live values.
+    /// Moves the top `arity` values to the homes of the values from stack height
+    /// `target_height` on. Only for unconditional transfers: the destination homes may hold
+    /// live values.
     fn move_values(&mut self, target_height: u32, arity: u32) {
         if arity == 0 {
             return;
         }
         let first = self.height() - arity;
+        let target = Self::home(self.home_at(target_height));
         if first == target_height {
             self.materialize_top(arity);
         } else if arity == 1 {
-            let src = self.slot_of(self.stack[first as usize], first);
-            self.emit(Op::Copy {
-                dst: Self::home(target_height),
-                src,
-            });
+            let entry = self.stack[first as usize];
+            let src = self.slot_of(entry);
+            self.emit(Self::copy_op(target, src, entry.wide));
         } else {
             self.materialize_top(arity);
+            let src = self.home_at(first);
             self.emit(Op::CopyMany {
-                dst: Self::home(target_height),
-                src: Self::home(first),
-                count: arity,
+                dst: target,
+                src: Self::home(src),
+                count: self.home_at(self.height()) - src,
             });
         }
     }
@@ -500,8 +674,8 @@ impl Translator<'_> {
     fn label(&self, depth: u32) -> (u32, u32, Option<Target>) {
         let frame = &self.control[self.control.len() - 1 - depth as usize];
         match frame.kind {
-            ControlKind::Loop => (frame.height, frame.num_params, Some(frame.loop_start)),
-            _ => (frame.height, frame.num_results, None),
+            ControlKind::Loop => (frame.height, frame.params.len(), Some(frame.loop_start)),
+            _ => (frame.height, frame.results.len(), None),
         }
     }
 
@@ -526,8 +700,9 @@ impl Translator<'_> {
     }
 
     fn take_condition(&mut self) -> Condition {
-        let top_is_last_result =
-            self.stack.last() == Some(&Operand::Temporary) && self.last_result.is_some();
+        let top_is_last_result = self.stack.last().map(|entry| entry.operand)
+            == Some(Operand::Temporary)
+            && self.last_result.is_some();
         if top_is_last_result {
             let last = self.last_result.expect("checked above");
             macro_rules! fuse {
@@ -657,8 +832,8 @@ impl Translator<'_> {
     }
 
     fn return_(&mut self) {
-        let arity = self.control[0].num_results;
-        match arity {
+        let results = self.control[0].results;
+        match results.slots() {
             0 => {
                 self.emit(Op::Return {});
             }
@@ -666,11 +841,11 @@ impl Translator<'_> {
                 let src = self.pop();
                 self.emit(Op::ReturnOne { src });
             }
-            _ => {
-                let first = self.pop_consecutive(arity);
+            slots => {
+                let first = self.pop_consecutive(results.len());
                 self.emit(Op::ReturnMany {
                     first,
-                    count: arity,
+                    count: slots,
                 });
             }
         }
@@ -687,7 +862,7 @@ impl Translator<'_> {
             return;
         }
         if self.reachable {
-            let (height, arity) = (frame.height, frame.num_results);
+            let (height, arity) = (frame.height, frame.results.len());
             self.move_values(height, arity);
         }
         let frame = self.control.pop().expect("checked above");
@@ -700,18 +875,16 @@ impl Translator<'_> {
             self.patch(index, here);
         }
         self.stack.truncate(frame.height as usize);
-        for _ in 0..frame.num_results {
-            self.push(Operand::Temporary);
-        }
+        self.push_temporaries(frame.results);
         self.last_result = None;
         self.reachable = true;
     }
 
     fn else_(&mut self) {
         let frame = self.control.last().expect("validated: else matches an if");
-        let (height, num_params, num_results) = (frame.height, frame.num_params, frame.num_results);
+        let (height, params, results) = (frame.height, frame.params, frame.results);
         if self.reachable {
-            self.move_values(height, num_results);
+            self.move_values(height, results.len());
             let jump = self.emit(Op::Branch { target: 0 });
             self.control
                 .last_mut()
@@ -726,9 +899,7 @@ impl Translator<'_> {
             self.patch(index, here);
         }
         self.stack.truncate(height as usize);
-        for _ in 0..num_params {
-            self.push(Operand::Temporary);
-        }
+        self.push_temporaries(params);
         self.last_result = None;
         self.reachable = true;
     }
@@ -756,24 +927,27 @@ impl Translator<'_> {
     }
 
     fn local_set(&mut self, local: u32, keep: bool) {
-        let value = self.stack.pop().unwrap_or(Operand::Temporary);
-        if value == Operand::Local(local) {
+        let (slot, wide) = self.locals[local as usize];
+        let value = self.pop_entry();
+        if value.operand == Operand::Local(slot) {
             if keep {
-                self.push(value);
+                self.push(value.operand, wide);
             }
             return;
         }
-        let aliased = self.stack.contains(&Operand::Local(local));
+        let aliased = self
+            .stack
+            .iter()
+            .any(|entry| entry.operand == Operand::Local(slot));
         if aliased {
-            self.preserve_local(local);
+            self.preserve_local(slot);
         }
-        let height = self.height();
         let retargeted = !aliased
-            && value == Operand::Temporary
+            && value.operand == Operand::Temporary
             && match self.last_result {
                 Some(last) => match self.code[last].result_slot_mut() {
-                    Some(dst) if *dst == Self::home(height) => {
-                        *dst = Slot(local);
+                    Some(dst) if *dst == Self::home(value.home) => {
+                        *dst = Slot(slot);
                         true
                     }
                     _ => false,
@@ -781,26 +955,20 @@ impl Translator<'_> {
                 None => false,
             };
         if !retargeted {
-            let src = self.slot_of(value, height);
-            self.emit(Op::Copy {
-                dst: Slot(local),
-                src,
-            });
+            let src = self.slot_of(value);
+            self.emit(Self::copy_op(Slot(slot), src, wide));
         }
         self.last_result = None;
         if keep {
-            self.push(Operand::Local(local));
+            self.push(Operand::Local(slot), wide);
         }
     }
 
     fn call(&mut self, function: u32) {
         let ty = self.info.function_type(function);
-        let (params, results) = (ty.params().len() as u32, ty.results().len() as u32);
-        let args = self.pop_consecutive(params);
+        let args = self.pop_consecutive(ty.params().len() as u32);
         self.emit(Op::Call { function, args });
-        for _ in 0..results {
-            self.push(Operand::Temporary);
-        }
+        self.push_temporaries(Values::of(ty.results()));
     }
 
     fn operator(&mut self, operator: Operator<'_>) -> Result<(), TranslationError> {
@@ -866,16 +1034,13 @@ impl Translator<'_> {
                 table_index,
             } => {
                 let ty = &self.info.types[type_index as usize];
-                let (params, results) = (ty.params().len() as u32, ty.results().len() as u32);
-                let args = self.pop_consecutive(params + 1);
+                let args = self.pop_consecutive(ty.params().len() as u32 + 1);
                 self.emit(Op::CallIndirect {
                     type_index,
                     args,
                     table: table_index,
                 });
-                for _ in 0..results {
-                    self.push(Operand::Temporary);
-                }
+                self.push_temporaries(Values::of(ty.results()));
             }
             O::Drop => {
                 self.stack.pop();
@@ -883,38 +1048,56 @@ impl Translator<'_> {
             O::Select | O::TypedSelect { .. } => {
                 let condition = self.pop();
                 let if_false = self.pop();
-                let if_true = self.pop();
-                let dst = self.push_result();
-                self.emit(Op::Select {
-                    dst,
-                    condition,
-                    if_true,
+                let if_true = self.pop_entry();
+                let (wide, if_true) = (if_true.wide, self.slot_of(if_true));
+                let dst = self.push_result_of_width(wide);
+                self.emit(if wide {
+                    Op::SelectV128 {
+                        dst,
+                        condition,
+                        if_true,
+                    }
+                } else {
+                    Op::Select {
+                        dst,
+                        condition,
+                        if_true,
+                    }
                 });
                 self.emit(Op::SelectOperand { if_false });
                 // `local.set` may retarget the `Select`'s result.
                 self.last_result = Some(self.code.len() - 2);
             }
-            O::LocalGet { local_index } => self.push(Operand::Local(local_index)),
+            O::LocalGet { local_index } => {
+                let (slot, wide) = self.locals[local_index as usize];
+                self.push(Operand::Local(slot), wide);
+            }
             O::LocalSet { local_index } => self.local_set(local_index, false),
             O::LocalTee { local_index } => self.local_set(local_index, true),
             O::GlobalGet { global_index } => {
-                let dst = self.push_result();
-                self.emit_result(Op::GlobalGet {
-                    dst,
-                    global: global_index,
-                });
+                let global = global_index;
+                if self.global_is_v128(global) {
+                    let dst = self.push_result_v128();
+                    self.emit_result(Op::GlobalGetV128 { dst, global });
+                } else {
+                    let dst = self.push_result();
+                    self.emit_result(Op::GlobalGet { dst, global });
+                }
             }
             O::GlobalSet { global_index } => {
+                let global = global_index;
                 let src = self.pop();
-                self.emit(Op::GlobalSet {
-                    src,
-                    global: global_index,
+                self.emit(if self.global_is_v128(global) {
+                    Op::GlobalSetV128 { src, global }
+                } else {
+                    Op::GlobalSet { src, global }
                 });
             }
             O::I32Const { value } => self.constant(value as u32 as u64),
             O::I64Const { value } => self.constant(value as u64),
             O::F32Const { value } => self.constant(value.bits() as u64),
             O::F64Const { value } => self.constant(value.bits()),
+            O::V128Const { value } => self.constant_v128(value.i128() as u128),
             O::RefNull { .. } => self.constant(0),
             O::RefIsNull => unary!(RefIsNull),
             O::RefFunc { function_index } => {
@@ -1183,9 +1366,4 @@ impl Translator<'_> {
         }
         Ok(())
     }
-}
-
-/// Value types the interpreter can hold in one slot.
-pub fn fits_in_slot(ty: ValType) -> bool {
-    !matches!(ty, ValType::V128)
 }

@@ -9,8 +9,9 @@
 
 use crate::store::assert_same_store;
 use crate::typed::{MAX_TYPED_VALUES, WasmParams, WasmResults, WasmRet, WasmTy, for_each_tuple};
-use crate::values::callable;
+use crate::values::{read_slots, representable, write_slots};
 use crate::{AsContext, AsContextMut, Caller, Error, FuncType, Result, TypedFunc, Val, ValType};
+use kestrel_vm::value::slot_count;
 use kestrel_vm::{
     FuncEntity, FuncId, HostCallback, HostContext, HostError, HostFunc, RuntimeModule, StoreId,
     StoreOpaque, TypeRegistry,
@@ -53,7 +54,7 @@ impl Func {
     /// receives the parameters and fills in the results (initialised to zeros and nulls).
     ///
     /// Returning a result of the wrong type fails the call with
-    /// [`ErrorKind::Usage`](crate::ErrorKind::Usage). `v128`, GC and exception references
+    /// [`ErrorKind::Usage`](crate::ErrorKind::Usage). GC and exception references
     /// cannot cross the API yet: calling a function with such a type fails with
     /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported).
     pub fn new<T: 'static>(
@@ -135,7 +136,7 @@ impl Func {
         let ty = signature.ty();
         check_call(context.opaque, ty, signature.module(), params, results)?;
 
-        let len = params.len().max(results.len());
+        let len = slot_count(ty.params()).max(slot_count(ty.results()));
         let mut stack = [0u64; MAX_TYPED_VALUES];
         let mut heap = Vec::new();
         let raw = if len <= MAX_TYPED_VALUES {
@@ -144,14 +145,10 @@ impl Func {
             heap.resize(len, 0);
             &mut heap[..]
         };
-        for (slot, param) in raw.iter_mut().zip(params) {
-            *slot = param.to_raw(store_id) as u64;
-        }
+        write_slots(store_id, params, raw);
         crate::tier::call_raw(context.opaque, context.data, self.id, raw)
             .map_err(|trap| Error::from_trap(context.opaque, trap))?;
-        for ((result, ty), raw) in results.iter_mut().zip(ty.results()).zip(raw.iter()) {
-            *result = Val::from_raw(store_id, *raw as u128, *ty);
-        }
+        read_slots(store_id, ty.results(), raw, results);
         Ok(())
     }
 }
@@ -182,7 +179,7 @@ fn check_call(
         .params()
         .iter()
         .chain(ty.results())
-        .find(|ty| !callable(**ty))
+        .find(|ty| !representable(**ty))
     {
         return Err(unsupported_at_boundary(*unsupported));
     }
@@ -259,7 +256,7 @@ pub(crate) fn dynamic_callback<T: 'static>(
         .iter()
         .chain(ty.results())
         .copied()
-        .find(|ty| !callable(*ty));
+        .find(|ty| !representable(*ty));
     Box::new(
         move |context: HostContext<'_>, raw: &mut [u64]| -> Result<(), HostError> {
             if let Some(ty) = unsupported {
@@ -272,9 +269,7 @@ pub(crate) fn dynamic_callback<T: 'static>(
             let mut param_stack = [Val::I32(0); MAX_TYPED_VALUES];
             let mut param_heap = Vec::new();
             let params = stack_or_heap(&mut param_stack, &mut param_heap, param_types.len());
-            for ((param, ty), raw) in params.iter_mut().zip(param_types).zip(raw.iter()) {
-                *param = Val::from_raw(store_id, *raw as u128, *ty);
-            }
+            read_slots(store_id, param_types, raw, params);
             let mut result_stack = [Val::I32(0); MAX_TYPED_VALUES];
             let mut result_heap = Vec::new();
             let results = stack_or_heap(&mut result_stack, &mut result_heap, result_types.len());
@@ -289,12 +284,7 @@ pub(crate) fn dynamic_callback<T: 'static>(
             };
             func(caller, params, results).map_err(Error::into_host)?;
 
-            for (index, ((result, ty), raw)) in results
-                .iter()
-                .zip(result_types)
-                .zip(raw.iter_mut())
-                .enumerate()
-            {
+            for (index, (result, ty)) in results.iter().zip(result_types).enumerate() {
                 if !result.matches(context.store, *ty, None) {
                     return Err(Error::usage(format!(
                         "host function result type mismatch: result {index} should be {ty}, \
@@ -303,8 +293,8 @@ pub(crate) fn dynamic_callback<T: 'static>(
                     ))
                     .into_host());
                 }
-                *raw = result.to_raw(store_id) as u64;
             }
+            write_slots(store_id, results, raw);
             Ok(())
         },
     )

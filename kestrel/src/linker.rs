@@ -7,7 +7,7 @@
 
 use crate::func::{dynamic_callback, host_func};
 use crate::store::assert_same_store;
-use crate::values::callable;
+use crate::values::representable;
 use crate::{
     AsContext, AsContextMut, Caller, Engine, Error, Extern, Func, FuncType, Instance, IntoFunc,
     Module, Result, Val,
@@ -105,7 +105,7 @@ impl<T: 'static> Linker<T> {
     ///
     /// Fails with [`ErrorKind::Link`](crate::ErrorKind::Link) when the name is taken and
     /// shadowing is not allowed, and [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported)
-    /// when `ty` has values the API cannot pass (`v128`, GC references).
+    /// when `ty` has values the API cannot pass (GC references).
     pub fn func_new(
         &mut self,
         module: &str,
@@ -117,7 +117,7 @@ impl<T: 'static> Linker<T> {
             .params()
             .iter()
             .chain(ty.results())
-            .find(|ty| !callable(**ty))
+            .find(|ty| !representable(**ty))
         {
             return Err(Error::unsupported(format!(
                 "host functions with {unsupported} parameters or results are not supported yet"

@@ -7,7 +7,10 @@
 
 use crate::store::assert_same_store;
 use crate::{AsContextMut, Func, HeapType, RefType, StoreContext, ValType};
-use kestrel_vm::value::{decode_extern_ref, decode_func_ref, encode_extern_ref, encode_func_ref};
+use kestrel_vm::value::{
+    decode_extern_ref, decode_func_ref, encode_extern_ref, encode_func_ref, v128_from_slots,
+    v128_to_slots,
+};
 use kestrel_vm::{ExternRefId, RuntimeModule, StoreId, StoreOpaque};
 use std::any::Any;
 
@@ -377,9 +380,36 @@ pub(crate) fn representable(ty: ValType) -> bool {
     }
 }
 
-/// Whether values of `ty` can be passed to or returned from a function through the API:
-/// [`representable`], and not `v128` (whose slot layout at the call boundary the tiers have
-/// not fixed yet).
-pub(crate) fn callable(ty: ValType) -> bool {
-    ty != ValType::V128 && representable(ty)
+/// Writes `values` into `raw` in vm's slot layout (a `v128` takes two slots, low half
+/// first; see `kestrel_vm::value`). `raw` must hold `slot_count` of their types.
+#[inline]
+#[track_caller]
+pub(crate) fn write_slots(store: StoreId, values: &[Val], raw: &mut [u64]) {
+    let mut slot = 0;
+    for value in values {
+        let bits = value.to_raw(store);
+        if let Val::V128(_) = value {
+            raw[slot..slot + 2].copy_from_slice(&v128_to_slots(bits));
+            slot += 2;
+        } else {
+            raw[slot] = bits as u64;
+            slot += 1;
+        }
+    }
+}
+
+/// Reads values of `types` from `raw` (vm's slot layout) into `values`.
+#[inline]
+pub(crate) fn read_slots(store: StoreId, types: &[ValType], raw: &[u64], values: &mut [Val]) {
+    let mut slot = 0;
+    for (value, ty) in values.iter_mut().zip(types) {
+        let bits = if *ty == ValType::V128 {
+            slot += 2;
+            v128_from_slots(raw[slot - 2], raw[slot - 1])
+        } else {
+            slot += 1;
+            raw[slot - 1] as u128
+        };
+        *value = Val::from_raw(store, bits, *ty);
+    }
 }

@@ -929,18 +929,36 @@ fn host_function_calls_back_through_the_caller() {
 }
 
 #[test]
-fn v128_cannot_cross_the_call_boundary_yet() {
+fn v128_crosses_the_host_boundary_between_scalars() {
+    // A v128 takes two slots of the raw buffer: the scalars around it must not move.
     let engine = engine();
     let mut store = Store::new(&engine, ());
-    let ty = FuncType::new([ValType::V128], []);
-    let func = Func::new(&mut store, ty.clone(), |_, _, _| Ok(()));
-    let error = func.call(&mut store, &[Val::V128(1)], &mut []).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Unsupported);
-    let mut linker = Linker::<()>::new(&engine);
-    let error = linker
-        .func_new("env", "f", ty, |_, _, _| Ok(()))
-        .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    let ty = FuncType::new(
+        [ValType::I32, ValType::V128, ValType::I64],
+        [ValType::V128, ValType::I32, ValType::V128],
+    );
+    let func = Func::new(&mut store, ty, |_, params, results| {
+        let (a, v, b) = (
+            params[0].unwrap_i32(),
+            params[1].unwrap_v128(),
+            params[2].unwrap_i64(),
+        );
+        results[0] = Val::V128(v.rotate_left(64));
+        results[1] = Val::I32(a + b as i32);
+        results[2] = Val::V128(!v);
+        Ok(())
+    });
+    let v = 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10u128;
+    let mut results = [Val::I32(0), Val::I32(0), Val::I32(0)];
+    func.call(
+        &mut store,
+        &[Val::I32(40), Val::V128(v), Val::I64(2)],
+        &mut results,
+    )
+    .unwrap();
+    assert_eq!(results[0].unwrap_v128(), v.rotate_left(64));
+    assert_eq!(results[1].unwrap_i32(), 42);
+    assert_eq!(results[2].unwrap_v128(), !v);
 }
 
 // ---------------------------------------------------------------------------------------
