@@ -46,36 +46,71 @@ const FUNCTION_ALIGNMENT: usize = 16;
 /// The host ISA, built once.
 pub(crate) fn isa() -> Result<&'static OwnedTargetIsa, String> {
     static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
-    ISA.get_or_init(|| {
-        let mut flags = settings::builder();
-        let mut set = |name: &str, value: &str| {
-            flags
-                .set(name, value)
-                .map_err(|error| format!("cannot set Cranelift flag {name}: {error}"))
-        };
-        set("opt_level", "speed")?;
-        // The stack-overflow handler relies on every frame starting with the frame-pointer
-        // pair (see `signals`).
-        set("preserve_frame_pointers", "true")?;
-        set("enable_probestack", "false")?;
-        set("enable_multi_ret_implicit_sret", "true")?;
-        set("unwind_info", "false")?;
-        set(
-            "enable_verifier",
-            if cfg!(debug_assertions) {
-                "true"
-            } else {
-                "false"
-            },
-        )?;
-        let builder = cranelift_native::builder()
-            .map_err(|error| format!("the JIT does not support this host: {error}"))?;
-        builder
-            .finish(settings::Flags::new(flags))
-            .map_err(|error| format!("cannot configure Cranelift for this host: {error}"))
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+    ISA.get_or_init(|| make_isa(false))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The ISA extensions of x86-64 beyond its baseline (SSE2), which Cranelift uses when the
+/// host has them and replaces by other sequences or libcalls when not.
+const X86_EXTENSIONS: &[&str] = &[
+    "has_sse3",
+    "has_ssse3",
+    "has_sse41",
+    "has_sse42",
+    "has_avx",
+    "has_avx2",
+    "has_avx512bitalg",
+    "has_avx512dq",
+    "has_avx512f",
+    "has_avx512vbmi",
+    "has_avx512vl",
+    "has_avx512vnni",
+    "has_avx_vnni",
+    "has_bmi1",
+    "has_bmi2",
+    "has_fma",
+    "has_lzcnt",
+    "has_popcnt",
+];
+
+/// Builds the ISA of this host, or with `baseline` the host's ISA without any optional
+/// x86-64 extension (the code any x86-64 host can run: the tests check that every
+/// instruction lowers and gives the same results there).
+pub(crate) fn make_isa(baseline: bool) -> Result<OwnedTargetIsa, String> {
+    let mut flags = settings::builder();
+    let mut set = |name: &str, value: &str| {
+        flags
+            .set(name, value)
+            .map_err(|error| format!("cannot set Cranelift flag {name}: {error}"))
+    };
+    set("opt_level", "speed")?;
+    // The stack-overflow handler relies on every frame starting with the frame-pointer
+    // pair (see `signals`).
+    set("preserve_frame_pointers", "true")?;
+    set("enable_probestack", "false")?;
+    set("enable_multi_ret_implicit_sret", "true")?;
+    set("unwind_info", "false")?;
+    set(
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
+    let mut builder = cranelift_native::builder()
+        .map_err(|error| format!("the JIT does not support this host: {error}"))?;
+    if baseline && cfg!(target_arch = "x86_64") {
+        for flag in X86_EXTENSIONS {
+            builder
+                .set(flag, "false")
+                .map_err(|error| format!("cannot clear Cranelift flag {flag}: {error}"))?;
+        }
+    }
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|error| format!("cannot configure Cranelift for this host: {error}"))
 }
 
 /// One module's compiled code, or one function's (a tier-up: see [`compile_function`]).
@@ -194,7 +229,7 @@ pub(crate) fn compile_osr_entry(
         .checked_sub(module.info.num_imported_functions)
         .ok_or("an imported function has no loops")? as usize;
     let entry = TieredCode::of(module)?.osr_entries[defined].get_or_init(|| {
-        compile_uncached(module, Some(index), Some(loop_ordinal))
+        compile_uncached(module, Some(index), Some(loop_ordinal), isa()?)
             .map(|compiled| (loop_ordinal, compiled))
     });
     match entry {
@@ -239,7 +274,7 @@ pub(crate) fn compile_function(module: &RuntimeModule, index: FuncIndex) -> Resu
         return Ok(());
     }
     TieredCode::of(module)?.functions[defined]
-        .get_or_init(|| compile_uncached(module, Some(index), None))
+        .get_or_init(|| compile_uncached(module, Some(index), None, isa()?))
         .as_ref()
         .map(drop)
         .map_err(Clone::clone)
@@ -272,13 +307,29 @@ struct CompiledCode {
     stack_overflow_sites: Vec<u32>,
 }
 
+/// Compiles every function of `module` with `isa` (not the host's: see [`make_isa`]) and
+/// makes it the module's code, unless it has code already. For tests of the lowering on
+/// other configurations of the host.
+#[cfg(test)]
+pub(crate) fn compile_module_with(
+    module: &RuntimeModule,
+    isa: &OwnedTargetIsa,
+) -> Result<(), String> {
+    let compiled = compile_uncached(module, None, None, isa)?;
+    module
+        .tiers
+        .compiler
+        .set(Box::new(compiled))
+        .map_err(|_| "the module has code already".to_string())
+}
+
 /// Compiles every function of `module` (in parallel) and links them, unless that was done
 /// already. Fails only when the host or the module's signatures are unsupported.
 pub(crate) fn compile_module(module: &RuntimeModule) -> Result<&CompiledModule, String> {
     if let Some(compiled) = CompiledModule::of(module) {
         return Ok(compiled);
     }
-    let compiled = compile_uncached(module, None, None)?;
+    let compiled = compile_uncached(module, None, None, isa()?)?;
     // Another thread may have won the race; either result is equivalent.
     let _ = module.tiers.compiler.set(Box::new(compiled));
     CompiledModule::of(module).ok_or_else(|| "the compiler slot holds another tier's code".into())
@@ -291,6 +342,7 @@ fn compile_uncached(
     module: &RuntimeModule,
     only: Option<FuncIndex>,
     osr_loop: Option<u32>,
+    isa: &OwnedTargetIsa,
 ) -> Result<CompiledModule, String> {
     if !crate::is_supported() {
         return Err(format!(
@@ -299,7 +351,6 @@ fn compile_uncached(
             crate::host::ARCH
         ));
     }
-    let isa = isa()?;
     let info = &*module.info;
     // Without vector support, a module with `v128` in a signature cannot even have stubs
     // or trampolines: refuse it whole (the interpreter can run it).
@@ -560,7 +611,8 @@ fn finish(context: &mut Context, isa: &OwnedTargetIsa, what: u32) -> Result<Comp
     })
 }
 
-/// Helpers Cranelift itself may call (float rounding without SSE4.1), with Wasm's NaN rules.
+/// Helpers Cranelift itself may call: float rounding without SSE4.1 (scalar, and each lane
+/// of a vector), with Wasm's NaN rules, and `pshufb` without SSSE3 (`swizzle`, shuffles).
 fn cranelift_libcall_address(libcall: ir::LibCall) -> Result<usize, String> {
     extern "C" fn ceil_f32(x: f32) -> f32 {
         kestrel_vm::numeric::f32_ceil(x)
@@ -595,6 +647,8 @@ fn cranelift_libcall_address(libcall: ir::LibCall) -> Result<usize, String> {
         ir::LibCall::TruncF64 => trunc_f64 as *const () as usize,
         ir::LibCall::NearestF32 => nearest_f32 as *const () as usize,
         ir::LibCall::NearestF64 => nearest_f64 as *const () as usize,
+        ir::LibCall::X86Pshufb => crate::host::x86_pshufb_address()
+            .ok_or("Cranelift called the x86 pshufb helper on another host")?,
         other => return Err(format!("unsupported Cranelift libcall {other:?}")),
     })
 }

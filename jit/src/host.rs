@@ -72,6 +72,56 @@ pub(crate) fn vector_support(isa: &dyn cranelift_codegen::isa::TargetIsa) -> Res
 pub(crate) const NO_VECTORS: &str = "the JIT cannot compile SIMD (v128) code on this RISC-V host: \
      it lacks the V (vector) extension";
 
+/// The address of the helper behind Cranelift's `X86Pshufb` libcall, which x86-64 code
+/// calls for `swizzle` and some shuffles when the host lacks SSSE3 (`None` elsewhere).
+pub(crate) fn x86_pshufb_address() -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        Some(x86_pshufb as *const () as usize)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// SSSE3's `pshufb`: byte `i` of the result is 0 when bit 7 of `mask[i]` is set, else
+/// `source[mask[i] & 15]`. Vectors travel in `xmm` registers, as Cranelift passes them.
+///
+/// `__m128i` is not an FFI-safe type in general, but on x86-64 (where SSE2 is always
+/// enabled) rustc passes and returns it in `xmm` registers under the System V ABI, which is
+/// Cranelift's `I8X16` convention; the baseline-ISA test (`simd_tests`) calls this through
+/// compiled code.
+#[cfg(target_arch = "x86_64")]
+#[allow(improper_ctypes_definitions)]
+extern "C" fn x86_pshufb(
+    source: std::arch::x86_64::__m128i,
+    mask: std::arch::x86_64::__m128i,
+) -> std::arch::x86_64::__m128i {
+    // SAFETY: `__m128i` is 16 bytes of plain data, as is `[u8; 16]`; every bit pattern is
+    // valid for both.
+    let (source, mask) = unsafe {
+        (
+            std::mem::transmute::<std::arch::x86_64::__m128i, [u8; 16]>(source),
+            std::mem::transmute::<std::arch::x86_64::__m128i, [u8; 16]>(mask),
+        )
+    };
+    let result = pshufb(source, mask);
+    // SAFETY: as above.
+    unsafe { std::mem::transmute::<[u8; 16], std::arch::x86_64::__m128i>(result) }
+}
+
+/// The byte shuffle of [`x86_pshufb`], on plain bytes.
+fn pshufb(source: [u8; 16], mask: [u8; 16]) -> [u8; 16] {
+    mask.map(|index| {
+        if index & 0x80 != 0 {
+            0
+        } else {
+            source[usize::from(index & 0x0f)]
+        }
+    })
+}
+
 /// The host's architecture name, for messages.
 pub(crate) const ARCH: &str = std::env::consts::ARCH;
 
@@ -347,6 +397,37 @@ mod tests {
         }
         let mut code = call.clone();
         assert!(apply_relocation(&mut code, 0, 0, Reloc::RiscvCallPlt, 1 << 32, 0).is_err());
+    }
+
+    #[test]
+    fn pshufb_zeroes_lanes_with_bit_7_and_indexes_by_the_low_nibble() {
+        let source: [u8; 16] = std::array::from_fn(|i| 0xa0 + i as u8);
+        let mask: [u8; 16] = [
+            0, 15, 16, 0x1f, 0x7f, 0x80, 0xff, 0x8f, 3, 0x43, 0x70, 0x81, 2, 2, 9, 14,
+        ];
+        let result = pshufb(source, mask);
+        for (i, index) in mask.iter().enumerate() {
+            let expected = if index & 0x80 != 0 {
+                0
+            } else {
+                source[usize::from(index % 16)]
+            };
+            assert_eq!(result[i], expected, "lane {i}, index {index:#x}");
+        }
+        assert_eq!(result[2], source[0], "16 selects lane 0: only the low nibble indexes");
+        assert_eq!(result[5], 0);
+        #[cfg(target_arch = "x86_64")]
+        {
+            // The libcall entry gives the same bytes through the vector ABI.
+            // SAFETY: plain 16-byte data both ways.
+            let through_abi: [u8; 16] = unsafe {
+                std::mem::transmute(x86_pshufb(
+                    std::mem::transmute::<[u8; 16], std::arch::x86_64::__m128i>(source),
+                    std::mem::transmute::<[u8; 16], std::arch::x86_64::__m128i>(mask),
+                ))
+            };
+            assert_eq!(through_abi, result);
+        }
     }
 
     #[test]

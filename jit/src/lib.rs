@@ -98,6 +98,8 @@ pub mod runtime;
 ))]
 mod signals;
 mod translate;
+#[cfg(test)]
+mod simd_tests;
 
 /// Hosts without the stack-overflow handler compile nothing (see [`is_supported`]).
 #[cfg(not(all(
