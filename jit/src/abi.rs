@@ -120,9 +120,7 @@ pub(crate) fn wasm_signature(
     }
     signature.returns.push(AbiParam::new(types::I32));
     for result in ty.results() {
-        signature
-            .returns
-            .push(AbiParam::new(value_type(*result)));
+        signature.returns.push(AbiParam::new(value_type(*result)));
     }
     Ok(signature)
 }

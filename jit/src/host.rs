@@ -414,7 +414,10 @@ mod tests {
             };
             assert_eq!(result[i], expected, "lane {i}, index {index:#x}");
         }
-        assert_eq!(result[2], source[0], "16 selects lane 0: only the low nibble indexes");
+        assert_eq!(
+            result[2], source[0],
+            "16 selects lane 0: only the low nibble indexes"
+        );
         assert_eq!(result[5], 0);
         #[cfg(target_arch = "x86_64")]
         {

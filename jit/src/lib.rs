@@ -97,9 +97,9 @@ pub mod runtime;
     )
 ))]
 mod signals;
-mod translate;
 #[cfg(test)]
 mod simd_tests;
+mod translate;
 
 /// Hosts without the stack-overflow handler compile nothing (see [`is_supported`]).
 #[cfg(not(all(
@@ -153,8 +153,9 @@ pub fn compile_osr_entry(
 
 /// Compiles every function of `module` now, unless it is compiled already.
 ///
-/// Fails when the host is not supported or a signature cannot be compiled (SIMD); a
-/// function body the JIT cannot translate does not fail the module but traps when called.
+/// Fails when the host is not supported, or when the module uses SIMD (`v128`) and the host
+/// cannot run vector code (RISC-V without the V extension; see [`host`]); a function body
+/// the JIT cannot translate otherwise does not fail the module but traps when called.
 pub fn compile(module: &RuntimeModule) -> Result<(), String> {
     compiler::compile_module(module).map(drop)
 }
@@ -166,7 +167,7 @@ pub fn is_compiled(module: &RuntimeModule) -> bool {
 
 /// Whether defined function `index` of `module` has compiled code the host (or another
 /// tier) can enter: the module is compiled, the function translated, and its type has a
-/// trampoline (not `v128`).
+/// trampoline (every type does, `v128` included).
 pub fn is_function_compiled(module: &RuntimeModule, index: kestrel_parser::FuncIndex) -> bool {
     compiler::CompiledModule::containing(module, index).is_some_and(|compiled| {
         compiled.error(&module.info, index).is_none()

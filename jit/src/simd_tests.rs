@@ -8,8 +8,8 @@
 use crate::compiler;
 use kestrel_parser::{Features, ValType};
 use kestrel_vm::{
-    FuncId, InstanceId, MemoryConfig, RuntimeModule, StackLimits, StoreOpaque, Trap,
-    TypeRegistry, instantiate,
+    FuncId, InstanceId, MemoryConfig, RuntimeModule, StackLimits, StoreOpaque, Trap, TypeRegistry,
+    instantiate,
 };
 use std::any::Any;
 use std::sync::Arc;
@@ -283,7 +283,12 @@ fn module_text() -> String {
         ));
     };
     for op in UNARY {
-        func(op, "v128", "(result v128)", &format!("({op} (local.get 0))"));
+        func(
+            op,
+            "v128",
+            "(result v128)",
+            &format!("({op} (local.get 0))"),
+        );
     }
     for op in BINARY {
         let body = format!("({op} (local.get 0) (local.get 1))");
@@ -302,7 +307,12 @@ fn module_text() -> String {
     }
     for (shape, scalar, lanes) in SHAPES {
         let splat = format!("{shape}.splat");
-        func(&splat, scalar, "(result v128)", &format!("({splat} (local.get 0))"));
+        func(
+            &splat,
+            scalar,
+            "(result v128)",
+            &format!("({splat} (local.get 0))"),
+        );
         let signs: &[&str] = if scalar == &"i32" && *lanes > 4 {
             &["_s", "_u"]
         } else {
@@ -314,7 +324,12 @@ fn module_text() -> String {
             for sign in signs {
                 let op = format!("{shape}.extract_lane{sign}");
                 let body = format!("({op} {lane} (local.get 0))");
-                func(&format!("{op} {lane}"), "v128", &format!("(result {scalar})"), &body);
+                func(
+                    &format!("{op} {lane}"),
+                    "v128",
+                    &format!("(result {scalar})"),
+                    &body,
+                );
             }
             let op = format!("{shape}.replace_lane");
             let body = format!("({op} {lane} (local.get 0) (local.get 1))");
@@ -334,7 +349,12 @@ fn module_text() -> String {
     .enumerate()
     {
         let body = format!("(i8x16.shuffle {lanes} (local.get 0) (local.get 1))");
-        func(&format!("i8x16.shuffle {index}"), "v128 v128", "(result v128)", &body);
+        func(
+            &format!("i8x16.shuffle {index}"),
+            "v128 v128",
+            "(result v128)",
+            &body,
+        );
     }
     for op in LOADS {
         // Addresses are taken modulo 128 (the data covers 256 bytes).
@@ -347,13 +367,23 @@ fn module_text() -> String {
             let body = format!(
                 "({load} offset=1 {lane} (i32.and (local.get 0) (i32.const 127)) (local.get 1))"
             );
-            func(&format!("{load} {lane}"), "i32 v128", "(result v128)", &body);
+            func(
+                &format!("{load} {lane}"),
+                "i32 v128",
+                "(result v128)",
+                &body,
+            );
             let store = format!("v128.store{size}_lane");
             let body = format!(
                 "({store} offset=2 {lane} (i32.and (local.get 0) (i32.const 127)) (local.get 1))
                  (v128.load (i32.and (local.get 0) (i32.const 127)))"
             );
-            func(&format!("{store} {lane}"), "i32 v128", "(result v128)", &body);
+            func(
+                &format!("{store} {lane}"),
+                "i32 v128",
+                "(result v128)",
+                &body,
+            );
         }
     }
     func(
@@ -450,8 +480,11 @@ impl Random {
         ];
         match self.below(4) {
             0 => self.next(),
-            1 => [0x7ff8_0000_0000_0000, 0xfff8_0000_0000_0000, 0x7ff0_0000_0000_0001]
-                [self.below(3)],
+            1 => [
+                0x7ff8_0000_0000_0000,
+                0xfff8_0000_0000_0000,
+                0x7ff0_0000_0000_0001,
+            ][self.below(3)],
             2 => ((self.next() % 2_000_000) as f64 / 64.0 - 15_000.0).to_bits(),
             _ => SPECIAL[self.below(SPECIAL.len())].to_bits(),
         }
@@ -485,8 +518,8 @@ impl Random {
             }
             _ => {
                 for lane in bytes.chunks_mut(4) {
-                    let value: u32 = [0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x0001_0000]
-                        [self.below(6)];
+                    let value: u32 =
+                        [0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x0001_0000][self.below(6)];
                     lane.copy_from_slice(&value.to_le_bytes());
                 }
             }
@@ -514,8 +547,15 @@ impl Random {
     }
 }
 
-fn no_other_tier(_: &mut StoreOpaque, _: &mut dyn Any, _: FuncId, _: &mut [u64]) -> Result<(), Trap> {
-    Err(Trap::host("every function is compiled in these tests".into()))
+fn no_other_tier(
+    _: &mut StoreOpaque,
+    _: &mut dyn Any,
+    _: FuncId,
+    _: &mut [u64],
+) -> Result<(), Trap> {
+    Err(Trap::host(
+        "every function is compiled in these tests".into(),
+    ))
 }
 
 /// Whether `a` and `b`, results of instruction `name`, agree: equal bits, except that NaN
@@ -615,4 +655,72 @@ fn every_simd_instruction_gives_the_same_results_on_the_baseline_isa() {
         }
     }
     assert!(checked > 200 * 300, "only {checked} calls");
+}
+
+/// Compiles `wat` whole; on a host without vector support (RISC-V without V) the module
+/// must be refused with the message saying why, never compiled with stubs.
+fn compile_or_refusal(wat: &str) -> Result<Arc<RuntimeModule>, String> {
+    let info =
+        Arc::new(kestrel_parser::parse(wat::parse_str(wat).unwrap(), &Features::wasm3()).unwrap());
+    let module = Arc::new(RuntimeModule::new(info, &TypeRegistry::default()));
+    crate::compile(&module).map(|()| module)
+}
+
+#[test]
+fn simd_modules_compile_whole_or_are_refused_with_a_clear_message() {
+    if !crate::is_supported() {
+        return;
+    }
+    let vectors = crate::host::vector_support(&**compiler::isa().unwrap());
+    if !cfg!(target_arch = "riscv64") {
+        assert_eq!(
+            vectors,
+            Ok(()),
+            "x86-64 and AArch64 always have 128-bit vectors"
+        );
+    }
+    // `v128` in a signature, and SIMD inside a function whose type has none.
+    for wat in [
+        "(module (func (export \"f\") (param v128) (result v128) (local.get 0)))",
+        "(module (func (export \"f\") (param i32) (result i32)
+           (i32x4.extract_lane 0 (i32x4.splat (local.get 0))))
+         (func (export \"g\") (result i32) (i32.const 7)))",
+    ] {
+        match (compile_or_refusal(wat), &vectors) {
+            (Ok(module), Ok(())) => {
+                let info = &module.info;
+                for index in 0..info.functions.len() as u32 {
+                    assert!(
+                        crate::is_function_compiled(&module, index),
+                        "{wat}: {index}"
+                    );
+                }
+            }
+            (Err(message), Err(_)) => {
+                assert!(message.contains(crate::host::NO_VECTORS), "{message}");
+            }
+            (Ok(_), Err(_)) => panic!("{wat} compiled without vector support"),
+            (Err(message), Ok(())) => panic!("{wat} was refused: {message}"),
+        }
+    }
+    // Function by function (tiered), only the function that uses SIMD is refused.
+    let info = Arc::new(
+        kestrel_parser::parse(
+            wat::parse_str(
+                "(module (func (param i32) (result i32)
+                   (i32x4.extract_lane 1 (i32x4.splat (local.get 0))))
+                 (func (result i32) (i32.const 7)))",
+            )
+            .unwrap(),
+            &Features::wasm3(),
+        )
+        .unwrap(),
+    );
+    let module = RuntimeModule::new(info, &TypeRegistry::default());
+    assert_eq!(crate::compile_function(&module, 1), Ok(()));
+    match (crate::compile_function(&module, 0), &vectors) {
+        (Ok(()), Ok(())) => {}
+        (Err(message), Err(_)) => assert!(message.contains(crate::host::NO_VECTORS), "{message}"),
+        (result, _) => panic!("function 0: {result:?} with vector support {vectors:?}"),
+    }
 }

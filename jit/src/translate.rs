@@ -37,6 +37,11 @@
 //! `VMStoreContext::epoch_counter`, trapping `Interrupt`): the same places as the
 //! interpreter, so both tiers consume exactly the same fuel.
 //!
+//! SIMD (`simd`): every `v128` value has one Cranelift type, `abi::V128` (`i8x16`), in
+//! the value stack, variables, block parameters and signatures; each SIMD instruction
+//! bitcasts to the lane type it needs and back. Vector memory accesses take the same
+//! bounds check as scalar ones, with their own size (16 bytes for a whole vector).
+//!
 //! Instance state is read only through `VMContext` (see `kestrel_vm::offsets`). Loads of
 //! pointers that never change after instantiation are marked read-only so Cranelift can
 //! share and hoist them; memory and table definitions are reloaded after every call.
@@ -85,7 +90,10 @@ pub(crate) struct ModuleEnv<'a> {
 
 /// Fails when function `func` uses vectors (`v128`) and the host ISA cannot run vector
 /// code (`crate::host::vector_support`).
-pub(crate) fn check_vectors(func: &Function, isa: &dyn cranelift_codegen::isa::TargetIsa) -> Result<(), String> {
+pub(crate) fn check_vectors(
+    func: &Function,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+) -> Result<(), String> {
     if func
         .dfg
         .values()
@@ -102,9 +110,10 @@ pub(crate) fn check_vectors(func: &Function, isa: &dyn cranelift_codegen::isa::T
 /// loop (its position among the body's `loop` instructions, counted from 0 in body order,
 /// dead code included — as the interpreter counts them): a function
 /// `(vmctx, state) -> status` ([`abi::OsrEntry`]) that loads every local from the raw
-/// slots at `state`, then the operand stack at the loop header (bottom to top), jumps to
-/// the loop's header, and when the function returns stores its results in `state`'s
-/// first slots. The body is translated as usual, so the code before the loop becomes
+/// slots at `state`, then the operand stack at the loop header (bottom to top), each value
+/// in its slots (a `v128` in two, low half first: `kestrel_vm::value::slot_offset`), jumps
+/// to the loop's header, and when the function returns stores its results in `state`'s
+/// first slots the same way. The body is translated as usual, so the code before the loop becomes
 /// unreachable and is dropped by Cranelift; the loop header takes the whole operand stack
 /// as block parameters (the enclosing blocks' values too, which otherwise would be SSA
 /// values defined before the loop), and branches back to it pass them unchanged.

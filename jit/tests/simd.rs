@@ -18,7 +18,12 @@ struct Harness {
     store: StoreOpaque,
 }
 
-fn no_other_tier(_: &mut StoreOpaque, _: &mut dyn Any, _: FuncId, _: &mut [u64]) -> Result<(), Trap> {
+fn no_other_tier(
+    _: &mut StoreOpaque,
+    _: &mut dyn Any,
+    _: FuncId,
+    _: &mut [u64],
+) -> Result<(), Trap> {
     Err(Trap::host("no other tier in these tests".into()))
 }
 
@@ -44,7 +49,10 @@ impl Harness {
         kestrel_jit::compile(&module).unwrap();
         let info = module.info.clone();
         for index in info.num_imported_functions..info.functions.len() as u32 {
-            assert!(kestrel_jit::is_function_compiled(&module, index), "function {index}");
+            assert!(
+                kestrel_jit::is_function_compiled(&module, index),
+                "function {index}"
+            );
         }
         let instance = instantiate(&mut self.store, &module, imports).unwrap();
         kestrel_jit::link_instance(&mut self.store, instance);
@@ -53,7 +61,10 @@ impl Harness {
 
     fn func(&self, instance: InstanceId, name: &str) -> FuncId {
         let info = &self.store.instance(instance).module.info;
-        let index = info.export(name).unwrap_or_else(|| panic!("no export {name}")).index;
+        let index = info
+            .export(name)
+            .unwrap_or_else(|| panic!("no export {name}"))
+            .index;
         self.store.instance(instance).funcs[index as usize]
     }
 
@@ -67,7 +78,11 @@ impl Harness {
     ) -> Result<Vec<u64>, Trap> {
         let func = self.func(instance, name);
         let ty = self.store.func_type(func).clone();
-        assert_eq!(args.len(), slot_count(ty.params()), "{name}: argument slots");
+        assert_eq!(
+            args.len(),
+            slot_count(ty.params()),
+            "{name}: argument slots"
+        );
         let results = slot_count(ty.results());
         let mut values = vec![0xdead_beef_dead_beef_u64; args.len().max(results).max(1)];
         values[..args.len()].copy_from_slice(args);
@@ -168,13 +183,20 @@ fn v128_globals_use_the_whole_16_byte_cell() {
         v128_from_slots(out[0], out[1])
     };
     assert_eq!(get(&mut harness, "get_own"), A);
-    assert_eq!(get(&mut harness, "get_constant"), 4 << 96 | 3 << 64 | 2 << 32 | 1);
+    assert_eq!(
+        get(&mut harness, "get_constant"),
+        4 << 96 | 3 << 64 | 2 << 32 | 1
+    );
     assert_eq!(get(&mut harness, "get_imported"), B);
 
     harness.call(instance, "set_own", &slots(B)).unwrap();
     assert_eq!(get(&mut harness, "get_own"), B);
     let own = harness.store.instance(instance).globals[1];
-    assert_eq!(harness.store.global(own).bits(), B, "the store sees all 16 bytes");
+    assert_eq!(
+        harness.store.global(own).bits(),
+        B,
+        "the store sees all 16 bytes"
+    );
 
     harness.call(instance, "bump_imported", &slots(A)).unwrap();
     assert_eq!(harness.store.global(imported).bits(), i32x4_add(B, A));
@@ -260,7 +282,12 @@ fn a_compiled_function_reaches_another_tier_with_v128_in_slots() {
     assert!(!kestrel_jit::is_function_compiled(&module, 0));
     let instance = instantiate(&mut harness.store, &module, &[]).unwrap();
     kestrel_jit::link_instance(&mut harness.store, instance);
-    fn hook(store: &mut StoreOpaque, _: &mut dyn Any, func: FuncId, values: &mut [u64]) -> Result<(), Trap> {
+    fn hook(
+        store: &mut StoreOpaque,
+        _: &mut dyn Any,
+        func: FuncId,
+        values: &mut [u64],
+    ) -> Result<(), Trap> {
         let ty = store.func_type(func).clone();
         assert_eq!(ty.params(), [ValType::F32, ValType::V128]);
         assert!(values.len() >= 3);
@@ -271,7 +298,9 @@ fn a_compiled_function_reaches_another_tier_with_v128_in_slots() {
         values[2] = 0x1234;
         Ok(())
     }
-    let out = harness.call_slots(instance, "caller", &slots(A), hook).unwrap();
+    let out = harness
+        .call_slots(instance, "caller", &slots(A), hook)
+        .unwrap();
     assert_eq!(v128_from_slots(out[0], out[1]), A.swap_bytes());
     assert_eq!(out[2] as u32, 0x1234);
 }
@@ -295,7 +324,10 @@ fn calls_between_compiled_instances_pass_v128_natively() {
     let mut args = slots(A).to_vec();
     args.extend(slots(B));
     let out = harness.call(caller, "twice", &args).unwrap();
-    assert_eq!(v128_from_slots(out[0], out[1]), i32x4_add(i32x4_add(A, B), B));
+    assert_eq!(
+        v128_from_slots(out[0], out[1]),
+        i32x4_add(i32x4_add(A, B), B)
+    );
 }
 
 #[test]
@@ -326,8 +358,16 @@ fn the_osr_state_holds_v128_locals_and_operands_in_two_slots() {
     state[2] = 3;
     state[3..5].copy_from_slice(&slots(acc));
     state[5..7].copy_from_slice(&slots(beneath));
-    kestrel_jit::call_osr_entry(&mut harness.store, &mut (), instance, 0, 0, &mut state, no_other_tier)
-        .unwrap();
+    kestrel_jit::call_osr_entry(
+        &mut harness.store,
+        &mut (),
+        instance,
+        0,
+        0,
+        &mut state,
+        no_other_tier,
+    )
+    .unwrap();
     // Three more iterations add $v three times to $acc; the result is beneath + $acc.
     let acc = i32x4_add(i32x4_add(i32x4_add(acc, v), v), v);
     assert_eq!(v128_from_slots(state[0], state[1]), i32x4_add(beneath, acc));
@@ -368,7 +408,11 @@ fn vector_accesses_are_bounds_checked_at_their_last_byte() {
         harness.call(instance, name, &with(PAGE - size)).unwrap();
         for address in [PAGE - size + 1, PAGE - 1, PAGE, u32::MAX as u64 - 1] {
             let trap = harness.call(instance, name, &with(address)).unwrap_err();
-            assert_eq!(trap.trap_code(), Some(TrapCode::MemoryOutOfBounds), "{name} at {address:#x}");
+            assert_eq!(
+                trap.trap_code(),
+                Some(TrapCode::MemoryOutOfBounds),
+                "{name} at {address:#x}"
+            );
         }
     }
     // 0xfffffff0 + 0x10 is 2^32, past the end, not address 0.
@@ -377,10 +421,16 @@ fn vector_accesses_are_bounds_checked_at_their_last_byte() {
 
     // A store straddling the end writes nothing.
     for address in [PAGE - 32, PAGE - 16] {
-        harness.call(instance, "store", &[&[address][..], &slots(0)].concat()).unwrap();
+        harness
+            .call(instance, "store", &[&[address][..], &slots(0)].concat())
+            .unwrap();
     }
     let trap = harness
-        .call(instance, "store", &[&[PAGE - 8][..], &slots(u128::MAX)].concat())
+        .call(
+            instance,
+            "store",
+            &[&[PAGE - 8][..], &slots(u128::MAX)].concat(),
+        )
         .unwrap_err();
     assert_eq!(trap.trap_code(), Some(TrapCode::MemoryOutOfBounds));
     for address in [PAGE - 32, PAGE - 16] {
@@ -388,7 +438,13 @@ fn vector_accesses_are_bounds_checked_at_their_last_byte() {
         assert_eq!(v128_from_slots(out[0], out[1]), 0, "bytes at {address:#x}");
     }
     // The lane stores write their lane's bytes only.
-    harness.call(instance, "store_lane64", &[&[PAGE - 8][..], &slots(A)].concat()).unwrap();
+    harness
+        .call(
+            instance,
+            "store_lane64",
+            &[&[PAGE - 8][..], &slots(A)].concat(),
+        )
+        .unwrap();
     let out = harness.call(instance, "load", &[PAGE - 16]).unwrap();
     assert_eq!(v128_from_slots(out[0], out[1]), A >> 64 << 64);
 }
