@@ -125,6 +125,14 @@ pub fn is_supported() -> bool {
     host::is_supported()
 }
 
+/// Whether the JIT can compile SIMD (`v128`) code on this host: a supported host whose ISA
+/// has 128-bit vectors (always on x86-64 and AArch64; on RISC-V only with the V extension).
+/// Where it cannot, [`compile`] refuses modules that use SIMD and [`compile_function`] the
+/// functions that do, with a message saying why; the interpreter can still run them.
+pub fn supports_simd() -> bool {
+    is_supported() && compiler::isa().is_ok_and(|isa| host::vector_support(&**isa).is_ok())
+}
+
 /// Compiles defined function `index` of `module` alone, in its own code allocation (a
 /// tier-up), unless that was done already. Its calls to other defined functions go through
 /// the store's `VMFuncRef`s: native once those are linked ([`link_instance`]), else through

@@ -27,6 +27,22 @@ fn no_other_tier(
     Err(Trap::host("no other tier in these tests".into()))
 }
 
+/// Whether this host compiles SIMD; where it does not (RISC-V without V), checks that a
+/// module using it is refused with the reason, which is all these tests can check there.
+fn simd_host() -> bool {
+    if kestrel_jit::supports_simd() {
+        return true;
+    }
+    let module = RuntimeModule::new(
+        parse("(module (func (param v128) (result v128) (local.get 0)))"),
+        &TypeRegistry::default(),
+    );
+    let message = kestrel_jit::compile(&module).unwrap_err();
+    assert!(message.contains("V (vector) extension"), "{message}");
+    assert!(!kestrel_jit::is_compiled(&module));
+    false
+}
+
 fn parse(wat: &str) -> Arc<kestrel_parser::ModuleInfo> {
     let bytes = wat::parse_str(wat).unwrap();
     Arc::new(kestrel_parser::parse(bytes, &Features::wasm3()).unwrap())
@@ -123,6 +139,9 @@ fn i32x4_add(a: u128, b: u128) -> u128 {
 
 #[test]
 fn v128_parameters_and_results_cross_the_trampoline_in_two_slots_each() {
+    if !simd_host() {
+        return;
+    }
     let mut harness = Harness::new();
     let instance = harness.instantiate(
         r#"(module
@@ -157,6 +176,9 @@ fn v128_parameters_and_results_cross_the_trampoline_in_two_slots_each() {
 
 #[test]
 fn v128_globals_use_the_whole_16_byte_cell() {
+    if !simd_host() {
+        return;
+    }
     let mut harness = Harness::new();
     let imported = harness.store.push_global(GlobalEntity::new(
         GlobalType {
@@ -207,6 +229,9 @@ fn v128_globals_use_the_whole_16_byte_cell() {
 
 #[test]
 fn host_functions_get_and_return_v128_in_the_slot_layout() {
+    if !simd_host() {
+        return;
+    }
     let mut harness = Harness::new();
     let params = [ValType::V128, ValType::I32, ValType::V128];
     let results = [ValType::I64, ValType::V128];
@@ -265,6 +290,9 @@ fn host_functions_get_and_return_v128_in_the_slot_layout() {
 
 #[test]
 fn a_compiled_function_reaches_another_tier_with_v128_in_slots() {
+    if !simd_host() {
+        return;
+    }
     // Compiled function by function (tiered): `caller` is compiled, `callee` is not, so the
     // call goes through the runtime to the hook, as it would to the interpreter.
     let mut harness = Harness::new();
@@ -307,6 +335,9 @@ fn a_compiled_function_reaches_another_tier_with_v128_in_slots() {
 
 #[test]
 fn calls_between_compiled_instances_pass_v128_natively() {
+    if !simd_host() {
+        return;
+    }
     let mut harness = Harness::new();
     let callee = harness.instantiate(
         r#"(module (func (export "add") (param v128 v128) (result v128)
@@ -332,6 +363,9 @@ fn calls_between_compiled_instances_pass_v128_natively() {
 
 #[test]
 fn the_osr_state_holds_v128_locals_and_operands_in_two_slots() {
+    if !simd_host() {
+        return;
+    }
     let mut harness = Harness::new();
     let module = Arc::new(RuntimeModule::new(
         parse(
@@ -375,6 +409,9 @@ fn the_osr_state_holds_v128_locals_and_operands_in_two_slots() {
 
 #[test]
 fn vector_accesses_are_bounds_checked_at_their_last_byte() {
+    if !simd_host() {
+        return;
+    }
     const PAGE: u64 = 65536;
     let mut harness = Harness::new();
     let instance = harness.instantiate(
@@ -451,6 +488,9 @@ fn vector_accesses_are_bounds_checked_at_their_last_byte() {
 
 #[test]
 fn a_host_function_panicking_with_v128_arguments_unwinds_cleanly() {
+    if !simd_host() {
+        return;
+    }
     let mut harness = Harness::new();
     let host = harness.host(
         FuncType::new([ValType::V128], []),
