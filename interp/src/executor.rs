@@ -43,8 +43,8 @@
 use crate::ir::{Op, Slot, Target};
 use crate::translate::{CompiledFunc, LoopHeader, TranslationError, translate};
 use kestrel_vm::numeric;
-use kestrel_vm::simd;
 use kestrel_vm::offsets::VMMemoryDefinition;
+use kestrel_vm::simd;
 use kestrel_vm::value::{decode_func_ref, encode_func_ref, slot_count};
 use kestrel_vm::{
     FrameInfo, FuncEntity, FuncId, GlobalCell, InstanceId, RuntimeModule, StoreOpaque, Tiering,

@@ -341,7 +341,6 @@ macro_rules! for_each_branch_compare {
     };
 }
 
-
 // ---------------------------------------------------------------------------------------
 // SIMD (`v128`, two slots, named by the first). Every instruction is named as its
 // `wasmparser::Operator` and computed by the `kestrel_vm::simd` function of the same name
