@@ -29,7 +29,9 @@
 //! # Safety invariants
 //!
 //! - While a frame runs, `slots.len() >= base + frame_size` of its function, and every slot
-//!   an instruction names is below `frame_size` (the translator guarantees it). The value
+//!   an instruction names is below `frame_size` (the translator guarantees it), as are the
+//!   slots after it that the instruction reads or writes with it: the second half of a
+//!   `v128`, and the rest of a group of consecutive operands (`operands`). The value
 //!   stack only reallocates when a frame is entered, after which `registers` is recomputed.
 //! - `code` points into a `CompiledFunc` owned by a `ModuleCode` in the instance's
 //!   `RuntimeModule`, which the store keeps alive for as long as the store lives; the
