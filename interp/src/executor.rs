@@ -29,7 +29,9 @@
 //! # Safety invariants
 //!
 //! - While a frame runs, `slots.len() >= base + frame_size` of its function, and every slot
-//!   an instruction names is below `frame_size` (the translator guarantees it). The value
+//!   an instruction names is below `frame_size` (the translator guarantees it), as are the
+//!   slots after it that the instruction reads or writes with it: the second half of a
+//!   `v128`, and the rest of a group of consecutive operands (`operands`). The value
 //!   stack only reallocates when a frame is entered, after which `registers` is recomputed.
 //! - `code` points into a `CompiledFunc` owned by a `ModuleCode` in the instance's
 //!   `RuntimeModule`, which the store keeps alive for as long as the store lives; the
@@ -44,6 +46,7 @@ use crate::ir::{Op, Slot, Target};
 use crate::translate::{CompiledFunc, LoopHeader, TranslationError, translate};
 use kestrel_vm::numeric;
 use kestrel_vm::offsets::VMMemoryDefinition;
+use kestrel_vm::simd;
 use kestrel_vm::value::{decode_func_ref, encode_func_ref, slot_count};
 use kestrel_vm::{
     FrameInfo, FuncEntity, FuncId, GlobalCell, InstanceId, RuntimeModule, StoreOpaque, Tiering,
@@ -694,7 +697,18 @@ fn run<const TIERING: bool>(
         macro_rules! gather_trapping_unary { ($($t:tt)*) => { crate::for_each_trapping_unary!(gather_load $($t)*) } }
         macro_rules! gather_load { ($($t:tt)*) => { crate::for_each_load!(gather_store $($t)*) } }
         macro_rules! gather_store { ($($t:tt)*) => { crate::for_each_store!(gather_branch_compare $($t)*) } }
-        macro_rules! gather_branch_compare { ($($t:tt)*) => { crate::for_each_branch_compare!(dispatch $($t)*) } }
+        macro_rules! gather_branch_compare { ($($t:tt)*) => { crate::for_each_branch_compare!(gather_simd_binary $($t)*) } }
+        macro_rules! gather_simd_binary { ($($t:tt)*) => { crate::for_each_simd_binary!(gather_simd_unary $($t)*) } }
+        macro_rules! gather_simd_unary { ($($t:tt)*) => { crate::for_each_simd_unary!(gather_simd_ternary $($t)*) } }
+        macro_rules! gather_simd_ternary { ($($t:tt)*) => { crate::for_each_simd_ternary!(gather_simd_shift $($t)*) } }
+        macro_rules! gather_simd_shift { ($($t:tt)*) => { crate::for_each_simd_shift!(gather_simd_splat $($t)*) } }
+        macro_rules! gather_simd_splat { ($($t:tt)*) => { crate::for_each_simd_splat!(gather_simd_test $($t)*) } }
+        macro_rules! gather_simd_test { ($($t:tt)*) => { crate::for_each_simd_test!(gather_simd_extract_lane $($t)*) } }
+        macro_rules! gather_simd_extract_lane { ($($t:tt)*) => { crate::for_each_simd_extract_lane!(gather_simd_replace_lane $($t)*) } }
+        macro_rules! gather_simd_replace_lane { ($($t:tt)*) => { crate::for_each_simd_replace_lane!(gather_simd_load $($t)*) } }
+        macro_rules! gather_simd_load { ($($t:tt)*) => { crate::for_each_simd_load!(gather_simd_load_lane $($t)*) } }
+        macro_rules! gather_simd_load_lane { ($($t:tt)*) => { crate::for_each_simd_load_lane!(gather_simd_store_lane $($t)*) } }
+        macro_rules! gather_simd_store_lane { ($($t:tt)*) => { crate::for_each_simd_store_lane!(dispatch $($t)*) } }
         macro_rules! dispatch {
             (
                 binary: { $($bname:ident $bty:ident |$ba:ident, $bb:ident| $bbody:expr;)* }
@@ -704,6 +718,17 @@ fn run<const TIERING: bool>(
                 load: { $($lname:ident $lty:ident |$lv:ident| $lconvert:expr;)* }
                 store: { $($sname:ident $sty:ident;)* }
                 branch_compare: { $($brname:ident $brty:ident |$bra:ident, $brb:ident| $brbody:expr;)* }
+                simd_binary: { $($sbname:ident $sbfunction:path;)* }
+                simd_unary: { $($suname:ident $sufunction:path;)* }
+                simd_ternary: { $($stname:ident $stfunction:path;)* }
+                simd_shift: { $($ssname:ident $ssfunction:path;)* }
+                simd_splat: { $($spname:ident $spty:ident $spfunction:path;)* }
+                simd_test: { $($sqname:ident $sqfunction:path;)* }
+                simd_extract_lane: { $($sename:ident $sety:ident $sefunction:path;)* }
+                simd_replace_lane: { $($srname:ident $srty:ident $srfunction:path;)* }
+                simd_load: { $($slname:ident $slty:ident |$slv:ident| $slconvert:expr;)* }
+                simd_load_lane: { $($sllname:ident $sllty:ident;)* }
+                simd_store_lane: { $($sslname:ident $sslty:ident;)* }
             ) => {
                 match op {
                     Op::Copy { dst, src } => set!(dst, get!(src)),
@@ -765,6 +790,71 @@ fn run<const TIERING: bool>(
                         // SAFETY: as for loads.
                         unsafe { std::ptr::write_unaligned(memory_base.add(address).cast::<$sty>(), value) };
                     } )*
+                    $( Op::$sbname { dst, lhs, rhs } => {
+                        set_v128!(dst, $sbfunction(get_v128!(lhs), get_v128!(rhs)));
+                    } )*
+                    $( Op::$suname { dst, src } => set_v128!(dst, $sufunction(get_v128!(src))), )*
+                    $( Op::$stname { dst, operands } => {
+                        let a = get_v128!(operands);
+                        let b = get_v128!(Slot(operands.0 + 2));
+                        let c = get_v128!(Slot(operands.0 + 4));
+                        set_v128!(dst, $stfunction(a, b, c));
+                    } )*
+                    $( Op::$ssname { dst, lhs, rhs } => {
+                        let count = <i32 as FromSlot>::from_slot(get!(rhs));
+                        set_v128!(dst, $ssfunction(get_v128!(lhs), count));
+                    } )*
+                    $( Op::$spname { dst, src } => {
+                        set_v128!(dst, $spfunction(<$spty as FromSlot>::from_slot(get!(src))));
+                    } )*
+                    $( Op::$sqname { dst, src } => {
+                        set!(dst, IntoSlot::into_slot($sqfunction(get_v128!(src))));
+                    } )*
+                    $( Op::$sename { dst, src, lane } => {
+                        let value: $sety = $sefunction(get_v128!(src), lane);
+                        set!(dst, IntoSlot::into_slot(value));
+                    } )*
+                    $( Op::$srname { dst, src, value, lane } => {
+                        let value = <$srty as FromSlot>::from_slot(get!(value));
+                        set_v128!(dst, $srfunction(get_v128!(src), lane, value));
+                    } )*
+                    $( Op::$slname { dst, addr, offset } => {
+                        let address = effective_address!(addr, offset, size_of::<$slty>());
+                        // SAFETY: as for the scalar loads.
+                        let $slv = <$slty>::from_le(unsafe {
+                            std::ptr::read_unaligned(memory_base.add(address).cast::<$slty>())
+                        });
+                        set_v128!(dst, $slconvert);
+                    } )*
+                    $( Op::$sllname { dst, operands, offset, lane } => {
+                        let address = effective_address!(operands, offset, size_of::<$sllty>());
+                        let vector = get_v128!(Slot(operands.0 + 1));
+                        // SAFETY: as for the scalar loads.
+                        let bits = <$sllty>::from_le(unsafe {
+                            std::ptr::read_unaligned(memory_base.add(address).cast::<$sllty>())
+                        });
+                        let size = size_of::<$sllty>() as u32;
+                        set_v128!(dst, simd::replace_lane(vector, size, lane, bits as u64));
+                    } )*
+                    $( Op::$sslname { operands, offset, lane } => {
+                        let address = effective_address!(operands, offset, size_of::<$sslty>());
+                        let vector = get_v128!(Slot(operands.0 + 1));
+                        let size = size_of::<$sslty>() as u32;
+                        let value = (simd::extract_lane(vector, size, lane) as $sslty).to_le();
+                        // SAFETY: as for the scalar stores.
+                        unsafe { std::ptr::write_unaligned(memory_base.add(address).cast::<$sslty>(), value) };
+                    } )*
+                    Op::V128Store { addr, value, offset } => {
+                        let address = effective_address!(addr, offset, 16);
+                        let value = get_v128!(value).to_le();
+                        // SAFETY: as for the scalar stores; a `v128` access is 16 bytes, checked.
+                        unsafe { std::ptr::write_unaligned(memory_base.add(address).cast::<u128>(), value) };
+                    }
+                    Op::I8x16Shuffle { dst, operands, lanes } => {
+                        let a = get_v128!(operands);
+                        let b = get_v128!(Slot(operands.0 + 2));
+                        set_v128!(dst, simd::i8x16_shuffle(a, b, get_v128!(lanes)));
+                    }
                     other => slow_path!(other),
                 }
             };

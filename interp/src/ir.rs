@@ -53,7 +53,7 @@ macro_rules! immediate_fields {
         }
     )*};
 }
-immediate_fields!(u32, i32);
+immediate_fields!(u8, u32, i32);
 
 // Each `for_each_*` macro calls `$m! { <carried tokens> <list name>: { <list> } }`, so a
 // caller can chain them (each step carrying the lists gathered so far) and generate one
@@ -341,6 +341,379 @@ macro_rules! for_each_branch_compare {
     };
 }
 
+// ---------------------------------------------------------------------------------------
+// SIMD (`v128`, two slots, named by the first). Every instruction is named as its
+// `wasmparser::Operator` and computed by the `kestrel_vm::simd` function of the same name
+// in snake case, which these lists give; `translate.rs` and `executor.rs` generate their
+// SIMD arms from them.
+// ---------------------------------------------------------------------------------------
+
+/// `v128 x v128 -> v128`: `name function`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_binary {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_binary: {
+            V128And simd::v128_and;
+            V128AndNot simd::v128_andnot;
+            V128Or simd::v128_or;
+            V128Xor simd::v128_xor;
+            I8x16Swizzle simd::i8x16_swizzle;
+            I8x16Eq simd::i8x16_eq;
+            I8x16Ne simd::i8x16_ne;
+            I8x16LtS simd::i8x16_lt_s;
+            I8x16LtU simd::i8x16_lt_u;
+            I8x16GtS simd::i8x16_gt_s;
+            I8x16GtU simd::i8x16_gt_u;
+            I8x16LeS simd::i8x16_le_s;
+            I8x16LeU simd::i8x16_le_u;
+            I8x16GeS simd::i8x16_ge_s;
+            I8x16GeU simd::i8x16_ge_u;
+            I16x8Eq simd::i16x8_eq;
+            I16x8Ne simd::i16x8_ne;
+            I16x8LtS simd::i16x8_lt_s;
+            I16x8LtU simd::i16x8_lt_u;
+            I16x8GtS simd::i16x8_gt_s;
+            I16x8GtU simd::i16x8_gt_u;
+            I16x8LeS simd::i16x8_le_s;
+            I16x8LeU simd::i16x8_le_u;
+            I16x8GeS simd::i16x8_ge_s;
+            I16x8GeU simd::i16x8_ge_u;
+            I32x4Eq simd::i32x4_eq;
+            I32x4Ne simd::i32x4_ne;
+            I32x4LtS simd::i32x4_lt_s;
+            I32x4LtU simd::i32x4_lt_u;
+            I32x4GtS simd::i32x4_gt_s;
+            I32x4GtU simd::i32x4_gt_u;
+            I32x4LeS simd::i32x4_le_s;
+            I32x4LeU simd::i32x4_le_u;
+            I32x4GeS simd::i32x4_ge_s;
+            I32x4GeU simd::i32x4_ge_u;
+            I64x2Eq simd::i64x2_eq;
+            I64x2Ne simd::i64x2_ne;
+            I64x2LtS simd::i64x2_lt_s;
+            I64x2GtS simd::i64x2_gt_s;
+            I64x2LeS simd::i64x2_le_s;
+            I64x2GeS simd::i64x2_ge_s;
+            F32x4Eq simd::f32x4_eq;
+            F32x4Ne simd::f32x4_ne;
+            F32x4Lt simd::f32x4_lt;
+            F32x4Gt simd::f32x4_gt;
+            F32x4Le simd::f32x4_le;
+            F32x4Ge simd::f32x4_ge;
+            F64x2Eq simd::f64x2_eq;
+            F64x2Ne simd::f64x2_ne;
+            F64x2Lt simd::f64x2_lt;
+            F64x2Gt simd::f64x2_gt;
+            F64x2Le simd::f64x2_le;
+            F64x2Ge simd::f64x2_ge;
+            I8x16NarrowI16x8S simd::i8x16_narrow_i16x8_s;
+            I8x16NarrowI16x8U simd::i8x16_narrow_i16x8_u;
+            I8x16Add simd::i8x16_add;
+            I8x16AddSatS simd::i8x16_add_sat_s;
+            I8x16AddSatU simd::i8x16_add_sat_u;
+            I8x16Sub simd::i8x16_sub;
+            I8x16SubSatS simd::i8x16_sub_sat_s;
+            I8x16SubSatU simd::i8x16_sub_sat_u;
+            I8x16MinS simd::i8x16_min_s;
+            I8x16MinU simd::i8x16_min_u;
+            I8x16MaxS simd::i8x16_max_s;
+            I8x16MaxU simd::i8x16_max_u;
+            I8x16AvgrU simd::i8x16_avgr_u;
+            I16x8Q15MulrSatS simd::i16x8_q15mulr_sat_s;
+            I16x8NarrowI32x4S simd::i16x8_narrow_i32x4_s;
+            I16x8NarrowI32x4U simd::i16x8_narrow_i32x4_u;
+            I16x8Add simd::i16x8_add;
+            I16x8AddSatS simd::i16x8_add_sat_s;
+            I16x8AddSatU simd::i16x8_add_sat_u;
+            I16x8Sub simd::i16x8_sub;
+            I16x8SubSatS simd::i16x8_sub_sat_s;
+            I16x8SubSatU simd::i16x8_sub_sat_u;
+            I16x8Mul simd::i16x8_mul;
+            I16x8MinS simd::i16x8_min_s;
+            I16x8MinU simd::i16x8_min_u;
+            I16x8MaxS simd::i16x8_max_s;
+            I16x8MaxU simd::i16x8_max_u;
+            I16x8AvgrU simd::i16x8_avgr_u;
+            I16x8ExtMulLowI8x16S simd::i16x8_extmul_low_i8x16_s;
+            I16x8ExtMulHighI8x16S simd::i16x8_extmul_high_i8x16_s;
+            I16x8ExtMulLowI8x16U simd::i16x8_extmul_low_i8x16_u;
+            I16x8ExtMulHighI8x16U simd::i16x8_extmul_high_i8x16_u;
+            I32x4Add simd::i32x4_add;
+            I32x4Sub simd::i32x4_sub;
+            I32x4Mul simd::i32x4_mul;
+            I32x4MinS simd::i32x4_min_s;
+            I32x4MinU simd::i32x4_min_u;
+            I32x4MaxS simd::i32x4_max_s;
+            I32x4MaxU simd::i32x4_max_u;
+            I32x4DotI16x8S simd::i32x4_dot_i16x8_s;
+            I32x4ExtMulLowI16x8S simd::i32x4_extmul_low_i16x8_s;
+            I32x4ExtMulHighI16x8S simd::i32x4_extmul_high_i16x8_s;
+            I32x4ExtMulLowI16x8U simd::i32x4_extmul_low_i16x8_u;
+            I32x4ExtMulHighI16x8U simd::i32x4_extmul_high_i16x8_u;
+            I64x2Add simd::i64x2_add;
+            I64x2Sub simd::i64x2_sub;
+            I64x2Mul simd::i64x2_mul;
+            I64x2ExtMulLowI32x4S simd::i64x2_extmul_low_i32x4_s;
+            I64x2ExtMulHighI32x4S simd::i64x2_extmul_high_i32x4_s;
+            I64x2ExtMulLowI32x4U simd::i64x2_extmul_low_i32x4_u;
+            I64x2ExtMulHighI32x4U simd::i64x2_extmul_high_i32x4_u;
+            F32x4Add simd::f32x4_add;
+            F32x4Sub simd::f32x4_sub;
+            F32x4Mul simd::f32x4_mul;
+            F32x4Div simd::f32x4_div;
+            F32x4Min simd::f32x4_min;
+            F32x4Max simd::f32x4_max;
+            F32x4PMin simd::f32x4_pmin;
+            F32x4PMax simd::f32x4_pmax;
+            F64x2Add simd::f64x2_add;
+            F64x2Sub simd::f64x2_sub;
+            F64x2Mul simd::f64x2_mul;
+            F64x2Div simd::f64x2_div;
+            F64x2Min simd::f64x2_min;
+            F64x2Max simd::f64x2_max;
+            F64x2PMin simd::f64x2_pmin;
+            F64x2PMax simd::f64x2_pmax;
+            I8x16RelaxedSwizzle simd::i8x16_relaxed_swizzle;
+            F32x4RelaxedMin simd::f32x4_relaxed_min;
+            F32x4RelaxedMax simd::f32x4_relaxed_max;
+            F64x2RelaxedMin simd::f64x2_relaxed_min;
+            F64x2RelaxedMax simd::f64x2_relaxed_max;
+            I16x8RelaxedQ15mulrS simd::i16x8_relaxed_q15mulr_s;
+            I16x8RelaxedDotI8x16I7x16S simd::i16x8_relaxed_dot_i8x16_i7x16_s;
+        } }
+    };
+}
+
+/// `v128 -> v128`: `name function`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_unary {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_unary: {
+            V128Not simd::v128_not;
+            I8x16Abs simd::i8x16_abs;
+            I8x16Neg simd::i8x16_neg;
+            I8x16Popcnt simd::i8x16_popcnt;
+            I16x8ExtAddPairwiseI8x16S simd::i16x8_extadd_pairwise_i8x16_s;
+            I16x8ExtAddPairwiseI8x16U simd::i16x8_extadd_pairwise_i8x16_u;
+            I16x8Abs simd::i16x8_abs;
+            I16x8Neg simd::i16x8_neg;
+            I16x8ExtendLowI8x16S simd::i16x8_extend_low_i8x16_s;
+            I16x8ExtendHighI8x16S simd::i16x8_extend_high_i8x16_s;
+            I16x8ExtendLowI8x16U simd::i16x8_extend_low_i8x16_u;
+            I16x8ExtendHighI8x16U simd::i16x8_extend_high_i8x16_u;
+            I32x4ExtAddPairwiseI16x8S simd::i32x4_extadd_pairwise_i16x8_s;
+            I32x4ExtAddPairwiseI16x8U simd::i32x4_extadd_pairwise_i16x8_u;
+            I32x4Abs simd::i32x4_abs;
+            I32x4Neg simd::i32x4_neg;
+            I32x4ExtendLowI16x8S simd::i32x4_extend_low_i16x8_s;
+            I32x4ExtendHighI16x8S simd::i32x4_extend_high_i16x8_s;
+            I32x4ExtendLowI16x8U simd::i32x4_extend_low_i16x8_u;
+            I32x4ExtendHighI16x8U simd::i32x4_extend_high_i16x8_u;
+            I64x2Abs simd::i64x2_abs;
+            I64x2Neg simd::i64x2_neg;
+            I64x2ExtendLowI32x4S simd::i64x2_extend_low_i32x4_s;
+            I64x2ExtendHighI32x4S simd::i64x2_extend_high_i32x4_s;
+            I64x2ExtendLowI32x4U simd::i64x2_extend_low_i32x4_u;
+            I64x2ExtendHighI32x4U simd::i64x2_extend_high_i32x4_u;
+            F32x4Ceil simd::f32x4_ceil;
+            F32x4Floor simd::f32x4_floor;
+            F32x4Trunc simd::f32x4_trunc;
+            F32x4Nearest simd::f32x4_nearest;
+            F32x4Abs simd::f32x4_abs;
+            F32x4Neg simd::f32x4_neg;
+            F32x4Sqrt simd::f32x4_sqrt;
+            F64x2Ceil simd::f64x2_ceil;
+            F64x2Floor simd::f64x2_floor;
+            F64x2Trunc simd::f64x2_trunc;
+            F64x2Nearest simd::f64x2_nearest;
+            F64x2Abs simd::f64x2_abs;
+            F64x2Neg simd::f64x2_neg;
+            F64x2Sqrt simd::f64x2_sqrt;
+            I32x4TruncSatF32x4S simd::i32x4_trunc_sat_f32x4_s;
+            I32x4TruncSatF32x4U simd::i32x4_trunc_sat_f32x4_u;
+            F32x4ConvertI32x4S simd::f32x4_convert_i32x4_s;
+            F32x4ConvertI32x4U simd::f32x4_convert_i32x4_u;
+            I32x4TruncSatF64x2SZero simd::i32x4_trunc_sat_f64x2_s_zero;
+            I32x4TruncSatF64x2UZero simd::i32x4_trunc_sat_f64x2_u_zero;
+            F64x2ConvertLowI32x4S simd::f64x2_convert_low_i32x4_s;
+            F64x2ConvertLowI32x4U simd::f64x2_convert_low_i32x4_u;
+            F32x4DemoteF64x2Zero simd::f32x4_demote_f64x2_zero;
+            F64x2PromoteLowF32x4 simd::f64x2_promote_low_f32x4;
+            I32x4RelaxedTruncF32x4S simd::i32x4_relaxed_trunc_f32x4_s;
+            I32x4RelaxedTruncF32x4U simd::i32x4_relaxed_trunc_f32x4_u;
+            I32x4RelaxedTruncF64x2SZero simd::i32x4_relaxed_trunc_f64x2_s_zero;
+            I32x4RelaxedTruncF64x2UZero simd::i32x4_relaxed_trunc_f64x2_u_zero;
+        } }
+    };
+}
+
+/// `v128 x v128 x v128 -> v128`, the operands in consecutive slots from `operands`
+/// (two each): `name function`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_ternary {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_ternary: {
+            V128Bitselect simd::v128_bitselect;
+            F32x4RelaxedMadd simd::f32x4_relaxed_madd;
+            F32x4RelaxedNmadd simd::f32x4_relaxed_nmadd;
+            F64x2RelaxedMadd simd::f64x2_relaxed_madd;
+            F64x2RelaxedNmadd simd::f64x2_relaxed_nmadd;
+            I8x16RelaxedLaneselect simd::i8x16_relaxed_laneselect;
+            I16x8RelaxedLaneselect simd::i16x8_relaxed_laneselect;
+            I32x4RelaxedLaneselect simd::i32x4_relaxed_laneselect;
+            I64x2RelaxedLaneselect simd::i64x2_relaxed_laneselect;
+            I32x4RelaxedDotI8x16I7x16AddS simd::i32x4_relaxed_dot_i8x16_i7x16_add_s;
+        } }
+    };
+}
+
+/// `v128 x i32 -> v128` shifts (`lhs` the vector, `rhs` the count): `name function`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_shift {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_shift: {
+            I8x16Shl simd::i8x16_shl;
+            I8x16ShrS simd::i8x16_shr_s;
+            I8x16ShrU simd::i8x16_shr_u;
+            I16x8Shl simd::i16x8_shl;
+            I16x8ShrS simd::i16x8_shr_s;
+            I16x8ShrU simd::i16x8_shr_u;
+            I32x4Shl simd::i32x4_shl;
+            I32x4ShrS simd::i32x4_shr_s;
+            I32x4ShrU simd::i32x4_shr_u;
+            I64x2Shl simd::i64x2_shl;
+            I64x2ShrS simd::i64x2_shr_s;
+            I64x2ShrU simd::i64x2_shr_u;
+        } }
+    };
+}
+
+/// Scalar `->` v128: `name, scalar type, function`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_splat {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_splat: {
+            I8x16Splat i32 simd::i8x16_splat;
+            I16x8Splat i32 simd::i16x8_splat;
+            I32x4Splat i32 simd::i32x4_splat;
+            I64x2Splat i64 simd::i64x2_splat;
+            F32x4Splat f32 simd::f32x4_splat;
+            F64x2Splat f64 simd::f64x2_splat;
+        } }
+    };
+}
+
+/// `v128 -> i32`: `name function`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_test {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_test: {
+            V128AnyTrue simd::v128_any_true;
+            I8x16AllTrue simd::i8x16_all_true;
+            I8x16Bitmask simd::i8x16_bitmask;
+            I16x8AllTrue simd::i16x8_all_true;
+            I16x8Bitmask simd::i16x8_bitmask;
+            I32x4AllTrue simd::i32x4_all_true;
+            I32x4Bitmask simd::i32x4_bitmask;
+            I64x2AllTrue simd::i64x2_all_true;
+            I64x2Bitmask simd::i64x2_bitmask;
+        } }
+    };
+}
+
+/// `extract_lane`, a `u8` lane immediate: `name, result type, function`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_extract_lane {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_extract_lane: {
+            I8x16ExtractLaneS i32 simd::i8x16_extract_lane_s;
+            I8x16ExtractLaneU i32 simd::i8x16_extract_lane_u;
+            I16x8ExtractLaneS i32 simd::i16x8_extract_lane_s;
+            I16x8ExtractLaneU i32 simd::i16x8_extract_lane_u;
+            I32x4ExtractLane i32 simd::i32x4_extract_lane;
+            I64x2ExtractLane i64 simd::i64x2_extract_lane;
+            F32x4ExtractLane f32 simd::f32x4_extract_lane;
+            F64x2ExtractLane f64 simd::f64x2_extract_lane;
+        } }
+    };
+}
+
+/// `replace_lane` (`src` the vector, `value` the scalar, a `u8` lane immediate):
+/// `name, scalar type, function`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_replace_lane {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_replace_lane: {
+            I8x16ReplaceLane i32 simd::i8x16_replace_lane;
+            I16x8ReplaceLane i32 simd::i16x8_replace_lane;
+            I32x4ReplaceLane i32 simd::i32x4_replace_lane;
+            I64x2ReplaceLane i64 simd::i64x2_replace_lane;
+            F32x4ReplaceLane f32 simd::f32x4_replace_lane;
+            F64x2ReplaceLane f64 simd::f64x2_replace_lane;
+        } }
+    };
+}
+
+/// Loads of a `v128` result, as [`for_each_load`]: `name, memory type, |bits| v128`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_load {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_load: {
+            V128Load u128 |v| v;
+            V128Load8x8S u64 |v| simd::v128_load8x8_s(v);
+            V128Load8x8U u64 |v| simd::v128_load8x8_u(v);
+            V128Load16x4S u64 |v| simd::v128_load16x4_s(v);
+            V128Load16x4U u64 |v| simd::v128_load16x4_u(v);
+            V128Load32x2S u64 |v| simd::v128_load32x2_s(v);
+            V128Load32x2U u64 |v| simd::v128_load32x2_u(v);
+            V128Load8Splat u8 |v| simd::v128_load8_splat(v as u64);
+            V128Load16Splat u16 |v| simd::v128_load16_splat(v as u64);
+            V128Load32Splat u32 |v| simd::v128_load32_splat(v as u64);
+            V128Load64Splat u64 |v| simd::v128_load64_splat(v);
+            V128Load32Zero u32 |v| simd::v128_load32_zero(v as u64);
+            V128Load64Zero u64 |v| simd::v128_load64_zero(v);
+        } }
+    };
+}
+
+/// `load*_lane`: the address at `operands`, the vector in the two slots after it, a `u8`
+/// lane immediate: `name, memory type` (the lane's type).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_load_lane {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_load_lane: {
+            V128Load8Lane u8;
+            V128Load16Lane u16;
+            V128Load32Lane u32;
+            V128Load64Lane u64;
+        } }
+    };
+}
+
+/// `store*_lane`, operands as for [`for_each_simd_load_lane`]: `name, memory type`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_simd_store_lane {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* simd_store_lane: {
+            V128Store8Lane u8;
+            V128Store16Lane u16;
+            V128Store32Lane u32;
+            V128Store64Lane u64;
+        } }
+    };
+}
+
 // `define_ops` lists every instruction name once more, grouped by shape; the executor
 // generates its handlers from the `for_each_*` lists above, so a name missing from either
 // side is a compile error (a non-exhaustive match or an unknown variant).
@@ -353,6 +726,17 @@ macro_rules! define_ops {
         load { $($lname:ident)* }
         store { $($sname:ident)* }
         branch { $($brname:ident)* }
+        simd_binary: { $($sbname:ident $sbfunction:path;)* }
+        simd_unary: { $($suname:ident $sufunction:path;)* }
+        simd_ternary: { $($stname:ident $stfunction:path;)* }
+        simd_shift: { $($ssname:ident $ssfunction:path;)* }
+        simd_splat: { $($spname:ident $spty:ident $spfunction:path;)* }
+        simd_test: { $($sqname:ident $sqfunction:path;)* }
+        simd_extract_lane: { $($sename:ident $sety:ident $sefunction:path;)* }
+        simd_replace_lane: { $($srname:ident $srty:ident $srfunction:path;)* }
+        simd_load: { $($slname:ident $slty:ident |$slv:ident| $slconvert:expr;)* }
+        simd_load_lane: { $($sllname:ident $sllty:ident;)* }
+        simd_store_lane: { $($sslname:ident $sslty:ident;)* }
     ) => {
         /// One interpreter instruction. See the module docs for the machine model.
         #[derive(Debug, Clone, Copy, PartialEq)]
@@ -364,6 +748,17 @@ macro_rules! define_ops {
             $( $lname { dst: Slot, addr: Slot, offset: u32 }, )*
             $( $sname { addr: Slot, value: Slot, offset: u32 }, )*
             $( $brname { lhs: Slot, rhs: Slot, target: Target }, )*
+            $( $sbname { dst: Slot, lhs: Slot, rhs: Slot }, )*
+            $( $suname { dst: Slot, src: Slot }, )*
+            $( $stname { dst: Slot, operands: Slot }, )*
+            $( $ssname { dst: Slot, lhs: Slot, rhs: Slot }, )*
+            $( $spname { dst: Slot, src: Slot }, )*
+            $( $sqname { dst: Slot, src: Slot }, )*
+            $( $sename { dst: Slot, src: Slot, lane: u8 }, )*
+            $( $srname { dst: Slot, src: Slot, value: Slot, lane: u8 }, )*
+            $( $slname { dst: Slot, addr: Slot, offset: u32 }, )*
+            $( $sllname { dst: Slot, operands: Slot, offset: u32, lane: u8 }, )*
+            $( $sslname { operands: Slot, offset: u32, lane: u8 }, )*
         }
 
         impl Op {
@@ -377,6 +772,17 @@ macro_rules! define_ops {
                     $( Op::$lname { dst, addr, .. } => { dst.visit_slot(visitor); addr.visit_slot(visitor); } )*
                     $( Op::$sname { addr, value, .. } => { addr.visit_slot(visitor); value.visit_slot(visitor); } )*
                     $( Op::$brname { lhs, rhs, .. } => { lhs.visit_slot(visitor); rhs.visit_slot(visitor); } )*
+                    $( Op::$sbname { dst, lhs, rhs } => { dst.visit_slot(visitor); lhs.visit_slot(visitor); rhs.visit_slot(visitor); } )*
+                    $( Op::$ssname { dst, lhs, rhs } => { dst.visit_slot(visitor); lhs.visit_slot(visitor); rhs.visit_slot(visitor); } )*
+                    $( Op::$suname { dst, src } => { dst.visit_slot(visitor); src.visit_slot(visitor); } )*
+                    $( Op::$spname { dst, src } => { dst.visit_slot(visitor); src.visit_slot(visitor); } )*
+                    $( Op::$sqname { dst, src } => { dst.visit_slot(visitor); src.visit_slot(visitor); } )*
+                    $( Op::$stname { dst, operands } => { dst.visit_slot(visitor); operands.visit_slot(visitor); } )*
+                    $( Op::$sename { dst, src, .. } => { dst.visit_slot(visitor); src.visit_slot(visitor); } )*
+                    $( Op::$srname { dst, src, value, .. } => { dst.visit_slot(visitor); src.visit_slot(visitor); value.visit_slot(visitor); } )*
+                    $( Op::$slname { dst, addr, .. } => { dst.visit_slot(visitor); addr.visit_slot(visitor); } )*
+                    $( Op::$sllname { dst, operands, .. } => { dst.visit_slot(visitor); operands.visit_slot(visitor); } )*
+                    $( Op::$sslname { operands, .. } => { operands.visit_slot(visitor); } )*
                 }
             }
 
@@ -395,6 +801,16 @@ macro_rules! define_ops {
                     $( Op::$bname { dst, .. } => Some(dst), )*
                     $( Op::$uname { dst, .. } => Some(dst), )*
                     $( Op::$lname { dst, .. } => Some(dst), )*
+                    $( Op::$sbname { dst, .. } => Some(dst), )*
+                    $( Op::$suname { dst, .. } => Some(dst), )*
+                    $( Op::$stname { dst, .. } => Some(dst), )*
+                    $( Op::$ssname { dst, .. } => Some(dst), )*
+                    $( Op::$spname { dst, .. } => Some(dst), )*
+                    $( Op::$sqname { dst, .. } => Some(dst), )*
+                    $( Op::$sename { dst, .. } => Some(dst), )*
+                    $( Op::$srname { dst, .. } => Some(dst), )*
+                    $( Op::$slname { dst, .. } => Some(dst), )*
+                    $( Op::$sllname { dst, .. } => Some(dst), )*
                     _ => None,
                 }
             }
@@ -402,7 +818,20 @@ macro_rules! define_ops {
     };
 }
 
-define_ops! {
+// The SIMD groups come from their `for_each_simd_*` lists, gathered by a chain of macros
+// (each list's macro passes everything gathered so far to the next).
+macro_rules! gather_simd_unary { ($($t:tt)*) => { crate::for_each_simd_unary! { gather_simd_ternary $($t)* } } }
+macro_rules! gather_simd_ternary { ($($t:tt)*) => { crate::for_each_simd_ternary! { gather_simd_shift $($t)* } } }
+macro_rules! gather_simd_shift { ($($t:tt)*) => { crate::for_each_simd_shift! { gather_simd_splat $($t)* } } }
+macro_rules! gather_simd_splat { ($($t:tt)*) => { crate::for_each_simd_splat! { gather_simd_test $($t)* } } }
+macro_rules! gather_simd_test { ($($t:tt)*) => { crate::for_each_simd_test! { gather_simd_extract_lane $($t)* } } }
+macro_rules! gather_simd_extract_lane { ($($t:tt)*) => { crate::for_each_simd_extract_lane! { gather_simd_replace_lane $($t)* } } }
+macro_rules! gather_simd_replace_lane { ($($t:tt)*) => { crate::for_each_simd_replace_lane! { gather_simd_load $($t)* } } }
+macro_rules! gather_simd_load { ($($t:tt)*) => { crate::for_each_simd_load! { gather_simd_load_lane $($t)* } } }
+macro_rules! gather_simd_load_lane { ($($t:tt)*) => { crate::for_each_simd_load_lane! { gather_simd_store_lane $($t)* } } }
+macro_rules! gather_simd_store_lane { ($($t:tt)*) => { crate::for_each_simd_store_lane! { define_ops $($t)* } } }
+
+crate::for_each_simd_binary! { gather_simd_unary
     results {
         /// `dst = src`.
         Copy { src: Slot }
@@ -431,6 +860,9 @@ define_ops! {
         RefFunc { function: u32 }
         /// `dst = (src == null)`.
         RefIsNull { src: Slot }
+        /// `i8x16.shuffle` of the vectors at `operands` and `operands + 2`; `lanes` is the
+        /// constant holding the 16 lane indices as a `v128` (index `i` in byte `i`).
+        I8x16Shuffle { operands: Slot, lanes: Slot }
     }
     others {
         /// The third operand of the `Select` before it; never executed on its own.
@@ -479,6 +911,8 @@ define_ops! {
         TableFill { operands: Slot, table: u32 }
         TableInit { operands: Slot, table: u32, segment: u32 }
         ElemDrop { segment: u32 }
+        /// `v128.store`: 16 bytes of the vector at `value`.
+        V128Store { addr: Slot, value: Slot, offset: u32 }
     }
     binary {
         I32Add I32Sub I32Mul I32And I32Or I32Xor I32Shl I32ShrS I32ShrU I32Rotl I32Rotr

@@ -12,3 +12,6 @@ pub mod ir;
 pub mod translate;
 
 pub use executor::{call, translate_all};
+
+#[cfg(test)]
+mod simd_tests;

@@ -904,6 +904,121 @@ impl Translator<'_> {
         self.reachable = true;
     }
 
+    /// Translates a SIMD operator (the arms are generated from `ir.rs`'s `for_each_simd_*`
+    /// lists, whose names are the operators'); anything else is unsupported.
+    fn simd(&mut self, operator: Operator<'_>) -> Result<(), TranslationError> {
+        use Operator as O;
+        macro_rules! gather_simd_unary { ($($t:tt)*) => { crate::for_each_simd_unary!(gather_simd_ternary $($t)*) } }
+        macro_rules! gather_simd_ternary { ($($t:tt)*) => { crate::for_each_simd_ternary!(gather_simd_shift $($t)*) } }
+        macro_rules! gather_simd_shift { ($($t:tt)*) => { crate::for_each_simd_shift!(gather_simd_splat $($t)*) } }
+        macro_rules! gather_simd_splat { ($($t:tt)*) => { crate::for_each_simd_splat!(gather_simd_test $($t)*) } }
+        macro_rules! gather_simd_test { ($($t:tt)*) => { crate::for_each_simd_test!(gather_simd_extract_lane $($t)*) } }
+        macro_rules! gather_simd_extract_lane { ($($t:tt)*) => { crate::for_each_simd_extract_lane!(gather_simd_replace_lane $($t)*) } }
+        macro_rules! gather_simd_replace_lane { ($($t:tt)*) => { crate::for_each_simd_replace_lane!(gather_simd_load $($t)*) } }
+        macro_rules! gather_simd_load { ($($t:tt)*) => { crate::for_each_simd_load!(gather_simd_load_lane $($t)*) } }
+        macro_rules! gather_simd_load_lane { ($($t:tt)*) => { crate::for_each_simd_load_lane!(gather_simd_store_lane $($t)*) } }
+        macro_rules! gather_simd_store_lane { ($($t:tt)*) => { crate::for_each_simd_store_lane!(translate_simd $($t)*) } }
+        macro_rules! translate_simd {
+            (
+                simd_binary: { $($sbname:ident $sbfunction:path;)* }
+                simd_unary: { $($suname:ident $sufunction:path;)* }
+                simd_ternary: { $($stname:ident $stfunction:path;)* }
+                simd_shift: { $($ssname:ident $ssfunction:path;)* }
+                simd_splat: { $($spname:ident $spty:ident $spfunction:path;)* }
+                simd_test: { $($sqname:ident $sqfunction:path;)* }
+                simd_extract_lane: { $($sename:ident $sety:ident $sefunction:path;)* }
+                simd_replace_lane: { $($srname:ident $srty:ident $srfunction:path;)* }
+                simd_load: { $($slname:ident $slty:ident |$slv:ident| $slconvert:expr;)* }
+                simd_load_lane: { $($sllname:ident $sllty:ident;)* }
+                simd_store_lane: { $($sslname:ident $sslty:ident;)* }
+            ) => {
+                match operator {
+                    $( O::$sbname => {
+                        let rhs = self.pop();
+                        let lhs = self.pop();
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::$sbname { dst, lhs, rhs });
+                    } )*
+                    $( O::$suname => {
+                        let src = self.pop();
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::$suname { dst, src });
+                    } )*
+                    $( O::$stname => {
+                        let operands = self.pop_consecutive(3);
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::$stname { dst, operands });
+                    } )*
+                    $( O::$ssname => {
+                        let rhs = self.pop();
+                        let lhs = self.pop();
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::$ssname { dst, lhs, rhs });
+                    } )*
+                    $( O::$spname => {
+                        let src = self.pop();
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::$spname { dst, src });
+                    } )*
+                    $( O::$sqname => {
+                        let src = self.pop();
+                        let dst = self.push_result();
+                        self.emit_result(Op::$sqname { dst, src });
+                    } )*
+                    $( O::$sename { lane } => {
+                        let src = self.pop();
+                        let dst = self.push_result();
+                        self.emit_result(Op::$sename { dst, src, lane });
+                    } )*
+                    $( O::$srname { lane } => {
+                        let value = self.pop();
+                        let src = self.pop();
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::$srname { dst, src, value, lane });
+                    } )*
+                    $( O::$slname { memarg } => {
+                        let offset = self.memory_offset(memarg)?;
+                        let addr = self.pop();
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::$slname { dst, addr, offset });
+                    } )*
+                    $( O::$sllname { memarg, lane } => {
+                        let offset = self.memory_offset(memarg)?;
+                        let operands = self.pop_consecutive(2);
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::$sllname { dst, operands, offset, lane });
+                    } )*
+                    $( O::$sslname { memarg, lane } => {
+                        let offset = self.memory_offset(memarg)?;
+                        let operands = self.pop_consecutive(2);
+                        self.emit(Op::$sslname { operands, offset, lane });
+                    } )*
+                    O::V128Store { memarg } => {
+                        self.store(memarg, |addr, value, offset| Op::V128Store {
+                            addr,
+                            value,
+                            offset,
+                        })?;
+                    }
+                    O::I8x16Shuffle { lanes } => {
+                        self.constant_v128(u128::from_le_bytes(lanes));
+                        let lanes = self.pop();
+                        let operands = self.pop_consecutive(2);
+                        let dst = self.push_result_v128();
+                        self.emit_result(Op::I8x16Shuffle {
+                            dst,
+                            operands,
+                            lanes,
+                        });
+                    }
+                    other => return Err(unsupported(other)),
+                }
+            };
+        }
+        crate::for_each_simd_binary!(gather_simd_unary);
+        Ok(())
+    }
+
     fn skip_dead(&mut self, operator: &Operator<'_>) -> bool {
         if self.reachable {
             return false;
@@ -1362,7 +1477,7 @@ impl Translator<'_> {
             O::I64TruncSatF32U => unary!(I64TruncSatF32U),
             O::I64TruncSatF64S => unary!(I64TruncSatF64S),
             O::I64TruncSatF64U => unary!(I64TruncSatF64U),
-            other => return Err(unsupported(other)),
+            other => return self.simd(other),
         }
         Ok(())
     }

@@ -151,9 +151,24 @@ impl Config {
         self
     }
 
-    /// Fixed-width 128-bit SIMD (off by default: the tiers do not execute it yet).
+    /// Fixed-width 128-bit SIMD (on by default). Switching it off switches relaxed SIMD
+    /// off too, which builds on it.
     pub fn wasm_simd(&mut self, enable: bool) -> &mut Config {
         self.features.simd(enable);
+        if !enable {
+            self.features.relaxed_simd(false);
+        }
+        self
+    }
+
+    /// Relaxed SIMD (on by default; switching it on switches SIMD on). Every relaxed
+    /// instruction has one deterministic behaviour, the same in every tier and on every
+    /// host: see `ARCHITECTURE.md`.
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Config {
+        self.features.relaxed_simd(enable);
+        if enable {
+            self.features.simd(true);
+        }
         self
     }
 

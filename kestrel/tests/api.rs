@@ -126,8 +126,15 @@ fn text_syntax_error_is_a_parse_error_without_offset() {
 
 #[test]
 fn disabled_and_unsupported_features() {
-    // SIMD is off by default: the validator rejects it.
-    let error = Module::new(&engine(), "(module (func (param v128)))").unwrap_err();
+    // SIMD and relaxed SIMD are on by default; switched off, the validator rejects them.
+    Module::new(&engine(), "(module (func (param v128)))").unwrap();
+    let mut config = Config::new();
+    config.wasm_simd(false);
+    let error = Module::new(
+        &Engine::new(&config).unwrap(),
+        "(module (func (param v128)))",
+    )
+    .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Parse);
     assert!(error.to_string().contains("SIMD support is not enabled"));
 

@@ -26,11 +26,11 @@ pub struct Features {
 }
 
 impl Default for Features {
-    /// Wasm 2.0 without fixed-width SIMD, which the execution tiers do not implement yet:
-    /// a SIMD module is rejected at load rather than failing when it runs.
+    /// Wasm 2.0 (fixed-width SIMD included) and relaxed SIMD, which both tiers execute
+    /// with one deterministic behaviour (see `kestrel_vm::simd`), as Wasmtime enables it.
     fn default() -> Features {
         Features {
-            bits: wasmparser::WasmFeatures::WASM2.difference(wasmparser::WasmFeatures::SIMD),
+            bits: wasmparser::WasmFeatures::WASM2.union(wasmparser::WasmFeatures::RELAXED_SIMD),
         }
     }
 }

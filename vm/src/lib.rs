@@ -15,6 +15,7 @@ pub mod memory;
 pub mod numeric;
 pub mod offsets;
 pub mod plan;
+pub mod simd;
 pub mod store;
 pub mod table;
 pub mod trap;
