@@ -3,10 +3,17 @@
 //! same results (NaNs canonicalised), trap codes, exported globals and memories. The
 //! interpreter and the JIT share the parser, instantiation and `numeric`, so only an
 //! independent implementation catches a bug in those.
+//!
+//! Without SIMD: wasmi 2.0 (`simd` feature) returns wrong `v128` results on wasm-smith
+//! modules where Kestrel's interpreter, its JIT and Wasmtime 48 agree (seen first at
+//! iteration 13,779 of this seed with SIMD on: a `br_table` carrying a `v128` out of an
+//! `if`). SIMD is compared between Kestrel's tiers instead (`differential`).
 
 use arbitrary::Unstructured;
 use kestrel::{Strategy, Trap};
-use kestrel_fuzzing::{CanonVal, Harness, Outcome, Seeds, call_args, generate_module};
+use kestrel_fuzzing::{
+    CanonVal, Harness, Outcome, Seeds, call_args, generate_module_with, smith_config,
+};
 use wasmi::{Extern, ExternType, Func, Global, Memory, Module, Ref, Store, Table, Val};
 
 /// `outcome` with the one naming difference between the two engines folded away: an
@@ -44,9 +51,9 @@ fn canon(v: &Val) -> CanonVal {
         Val::I64(x) => kestrel::Val::I64(*x),
         Val::F32(x) => kestrel::Val::F32(x.to_bits()),
         Val::F64(x) => kestrel::Val::F64(x.to_bits()),
+        Val::V128(x) => kestrel::Val::V128(x.as_u128()),
         Val::FuncRef(f) => return CanonVal::FuncRef { null: f.is_null() },
         Val::ExternRef(r) => return CanonVal::ExternRef { null: r.is_null() },
-        other => panic!("unexpected value {other:?}"),
     };
     CanonVal::from(&k)
 }
@@ -57,6 +64,7 @@ fn to_wasmi(v: &kestrel::Val, ty: &wasmi::ValType) -> Val {
         kestrel::Val::I64(x) => Val::I64(x),
         kestrel::Val::F32(x) => Val::F32(wasmi::F32::from_bits(x)),
         kestrel::Val::F64(x) => Val::F64(wasmi::F64::from_bits(x)),
+        kestrel::Val::V128(x) => Val::V128(wasmi::V128::from(x)),
         _ => Val::default_for_ty(*ty),
     }
 }
@@ -67,6 +75,7 @@ fn kestrel_ty(ty: &wasmi::ValType) -> kestrel::ValType {
         wasmi::ValType::I64 => kestrel::ValType::I64,
         wasmi::ValType::F32 => kestrel::ValType::F32,
         wasmi::ValType::F64 => kestrel::ValType::F64,
+        wasmi::ValType::V128 => kestrel::ValType::V128,
         wasmi::ValType::ExternRef => kestrel::ValType::EXTERNREF,
         _ => kestrel::ValType::FUNCREF,
     }
@@ -231,7 +240,9 @@ fn interp_matches_wasmi() {
     for i in 0..iterations {
         let len = 256 + (seeds.next_u64() % 8192) as usize;
         let data = seeds.bytes(len);
-        let Ok(bytes) = generate_module(&mut Unstructured::new(&data)) else {
+        let mut config = smith_config();
+        config.simd_enabled = false;
+        let Ok(bytes) = generate_module_with(config, &mut Unstructured::new(&data)) else {
             continue;
         };
         match compare(&bytes) {

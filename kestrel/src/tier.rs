@@ -315,7 +315,7 @@ fn compile_hot(module: &RuntimeModule, func_index: u32, trace: bool) {
     if let Err(error) = result {
         return not_compiled(trace, &error);
     }
-    // A function the other tiers cannot enter (a `v128` signature) stays interpreted.
+    // A function compiled without an entry the other tiers can use stays interpreted.
     if !kestrel_jit::is_function_compiled(module, func_index) {
         return not_compiled(trace, &format!("function {func_index} has no entry"));
     }

@@ -2,9 +2,8 @@
 //! lists of files not yet fully passing, `expected-failures/<engine>-<suite>.txt`.
 //!
 //! The lists only shrink: a listed file that now passes fails the test ("remove it from
-//! the list"), and so does an unlisted file that fails. `simd_*.wast` files are left out
-//! (SIMD has its own issue). `BLESS=1 cargo test --release -p kestrel-spec-tests` rewrites
-//! the lists from the current results instead of failing.
+//! the list"), and so does an unlisted file that fails. `BLESS=1 cargo test --release -p
+//! kestrel-spec-tests` rewrites the lists from the current results instead of failing.
 //!
 //! The last line printed is the directive count over everything run:
 //! `spec: N passed, M failed, K skipped`.
@@ -105,10 +104,9 @@ fn check(engine: EngineKind, suite: Suite, bless: bool) -> Result<(bool, Totals)
         .files()
         .map_err(|error| error.to_string())?
         .into_iter()
-        .filter(|file| !is_simd(&file.name))
         .collect();
     println!(
-        "running the {suite} suite on {engine}: {} files (simd_*.wast excluded)",
+        "running the {suite} suite on {engine}: {} files",
         files.len()
     );
     let started = Instant::now();
@@ -177,11 +175,6 @@ fn check(engine: EngineKind, suite: Suite, bless: bool) -> Result<(bool, Totals)
         }
     }
     Ok((ok, totals))
-}
-
-fn is_simd(name: &str) -> bool {
-    let file_name = name.rsplit('/').next().unwrap_or(name);
-    file_name.starts_with("simd_")
 }
 
 fn print_unexpected_failure(report: &FileReport, list_display: &str) {
