@@ -9,12 +9,11 @@
 //! in a newline also matches output that adds one (`libsodium/default.stdout.expected` is
 //! `0` while its programs print `0\n`, under Wasmtime too).
 //!
-//! One explicit list leaves programs out, and the test says so for each: [`LONG_PROGRAMS`]
-//! take tens of seconds on the interpreter; they run when `KESTREL_SIGHTGLASS_LONG=1` is
-//! set.
+//! Every program runs, on the default engine (tiered): the slowest, `shootout-ed25519`,
+//! takes about 10 s (51 s on the interpreter alone).
 //!
-//! The last line is `sightglass: N passed, M failed, K skipped`. Its own `main` (no libtest)
-//! so the skipped programs are visible in `cargo test`'s output.
+//! The last line is `sightglass: N passed, M failed`. Its own `main` (no libtest) so each
+//! program's verdict and time are visible in `cargo test`'s output.
 
 use kestrel_spec_tests::corpus::Corpus;
 use std::path::{Path, PathBuf};
@@ -23,24 +22,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-/// Programs too slow on the interpreter for every test run, with their time alone on a
-/// 2-core CI machine (release build, measured when the list was made). Each is several
-/// times the rest of the folder together; the next slowest take about 12 s.
-const LONG_PROGRAMS: &[(&str, &str)] = &[
-    ("shootout/shootout-ed25519.wasm", "51 s"),
-    ("shootout/shootout-seqhash.wasm", "52 s"),
-];
-
-/// Set to `1` to run [`LONG_PROGRAMS`] too.
-const LONG_VARIABLE: &str = "KESTREL_SIGHTGLASS_LONG";
-
 /// The benchmark harness's imports, which do nothing here: the test checks output, not time.
 const BENCH_MODULE: &str = r#"(module (func (export "start")) (func (export "end")))"#;
 
 enum Verdict {
     Passed,
     Failed(String),
-    Skipped(String),
 }
 
 fn main() -> ExitCode {
@@ -73,27 +60,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // A listed program that is gone makes the list wrong.
-    let mut stale = Vec::new();
-    for listed in LONG_PROGRAMS.iter().map(|(name, _)| name) {
-        if !programs.iter().any(|program| program == listed) {
-            stale.push(*listed);
-        }
-    }
-    if !stale.is_empty() {
-        println!(
-            "error: listed in tests/sightglass.rs but not in the corpus: {}",
-            stale.join(", ")
-        );
-        return ExitCode::FAILURE;
-    }
-
     let bench = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sightglass-bench.wat");
     if let Err(error) = std::fs::write(&bench, BENCH_MODULE) {
         println!("error: cannot write `{}`: {error}", bench.display());
         return ExitCode::FAILURE;
     }
-    let run_long = std::env::var(LONG_VARIABLE).is_ok_and(|value| value == "1");
 
     let start = Instant::now();
     let next = AtomicUsize::new(0);
@@ -110,7 +81,7 @@ fn main() -> ExitCode {
                         break;
                     };
                     let program_start = Instant::now();
-                    let verdict = judge(&root, name, &bench, run_long);
+                    let verdict = judge(&root, name, &bench);
                     let mut out = std::io::stdout().lock();
                     use std::io::Write;
                     let _ = match &verdict {
@@ -120,7 +91,6 @@ fn main() -> ExitCode {
                             program_start.elapsed().as_secs_f64()
                         ),
                         Verdict::Failed(why) => writeln!(out, "FAIL {name}: {why}"),
-                        Verdict::Skipped(why) => writeln!(out, "SKIP {name}: {why}"),
                     };
                     verdicts.lock().unwrap_or_else(|poison| poison.into_inner())[index] =
                         Some(verdict);
@@ -135,9 +105,8 @@ fn main() -> ExitCode {
         |wanted: fn(&Verdict) -> bool| verdicts.iter().flatten().filter(|v| wanted(v)).count();
     let passed = count(|verdict| matches!(verdict, Verdict::Passed));
     let failed = count(|verdict| matches!(verdict, Verdict::Failed(_)));
-    let skipped = count(|verdict| matches!(verdict, Verdict::Skipped(_)));
     println!("sightglass took {:.1}s", start.elapsed().as_secs_f64());
-    println!("sightglass: {passed} passed, {failed} failed, {skipped} skipped");
+    println!("sightglass: {passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -172,15 +141,8 @@ fn kestrel() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kestrel"))
 }
 
-fn judge(root: &Path, name: &str, bench: &Path, run_long: bool) -> Verdict {
+fn judge(root: &Path, name: &str, bench: &Path) -> Verdict {
     let path = root.join(name);
-    if let Some((_, time)) = LONG_PROGRAMS.iter().find(|(long, _)| *long == name)
-        && !run_long
-    {
-        return Verdict::Skipped(format!(
-            "takes {time} on the interpreter; set {LONG_VARIABLE}=1 to run it"
-        ));
-    }
     let folder = path.parent().unwrap_or(root);
     let file = path.file_name().unwrap_or_default();
     let output = kestrel()
