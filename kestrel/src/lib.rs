@@ -83,7 +83,7 @@ pub use memory::Memory;
 pub use module::{ExportType, ExternType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Caller, Store, StoreContext, StoreContextMut};
 pub use table::Table;
-pub use typed::{TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use typed::{TypedFunc, V128, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use values::{ExternRef, Val};
 
 pub use kestrel_parser::{

@@ -6,17 +6,25 @@
 //! parameters straight into a fixed array of raw slots on the stack, hands it to the tier,
 //! and reads the results back from it: no allocation, no per-call type check.
 //!
-//! All four traits are sealed: their hidden methods speak vm's raw encoding.
+//! All four traits are sealed: their hidden methods speak vm's raw encoding, in which a
+//! `v128` ([`V128`]) takes two slots; the slot positions of a tuple's values are sums of
+//! constants, folded at compile time.
 
 use crate::store::assert_same_store;
 use crate::{AsContextMut, Error, ExternRef, Func, Result, ValType};
 use kestrel_vm::StoreId;
-use kestrel_vm::value::{decode_extern_ref, decode_func_ref, encode_extern_ref, encode_func_ref};
+use kestrel_vm::value::{
+    decode_extern_ref, decode_func_ref, encode_extern_ref, encode_func_ref, v128_from_slots,
+    v128_to_slots,
+};
 use std::fmt;
 use std::marker::PhantomData;
 
 /// The most parameters or results a [`TypedFunc`] or a wrapped closure may have.
 pub(crate) const MAX_TYPED_VALUES: usize = 16;
+
+/// The most raw slots their values can take (every one a `v128`).
+pub(crate) const MAX_TYPED_SLOTS: usize = 2 * MAX_TYPED_VALUES;
 
 mod sealed {
     pub trait Ty {}
@@ -25,15 +33,20 @@ mod sealed {
 }
 
 /// A Rust type that stands for one Wasm value type: `i32`, `u32` (both `i32`), `i64`, `u64`
-/// (both `i64`), `f32`, `f64`, `Option<Func>` (`funcref`) and `Option<ExternRef>`
-/// (`externref`).
+/// (both `i64`), `f32`, `f64`, [`V128`] (`v128`), `Option<Func>` (`funcref`) and
+/// `Option<ExternRef>` (`externref`).
 pub trait WasmTy: sealed::Ty + Sized {
+    /// The raw slots one value takes (2 for `v128`).
+    #[doc(hidden)]
+    const SLOTS: usize = 1;
     #[doc(hidden)]
     fn valtype() -> ValType;
+    /// Writes the value to `raw[..SLOTS]`.
     #[doc(hidden)]
-    fn into_raw(self, store: StoreId) -> u64;
+    fn store_slots(self, store: StoreId, raw: &mut [u64]);
+    /// Reads a value from `raw[..SLOTS]`.
     #[doc(hidden)]
-    fn from_raw(store: StoreId, raw: u64) -> Self;
+    fn load_slots(store: StoreId, raw: &[u64]) -> Self;
 }
 
 macro_rules! numeric_wasm_ty {
@@ -47,13 +60,14 @@ macro_rules! numeric_wasm_ty {
             }
 
             #[inline]
-            fn into_raw(self, _store: StoreId) -> u64 {
+            fn store_slots(self, _store: StoreId, raw: &mut [u64]) {
                 let $value = self;
-                $into
+                raw[0] = $into;
             }
 
             #[inline]
-            fn from_raw(_store: StoreId, $raw: u64) -> Self {
+            fn load_slots(_store: StoreId, raw: &[u64]) -> Self {
+                let $raw = raw[0];
                 $from
             }
         }
@@ -79,16 +93,16 @@ impl WasmTy for Option<Func> {
 
     #[inline]
     #[track_caller]
-    fn into_raw(self, store: StoreId) -> u64 {
-        encode_func_ref(self.map(|func| {
+    fn store_slots(self, store: StoreId, raw: &mut [u64]) {
+        raw[0] = encode_func_ref(self.map(|func| {
             assert_same_store(func.store, store);
             func.id
-        }))
+        }));
     }
 
     #[inline]
-    fn from_raw(store: StoreId, raw: u64) -> Self {
-        decode_func_ref(raw).map(|id| Func { store, id })
+    fn load_slots(store: StoreId, raw: &[u64]) -> Self {
+        decode_func_ref(raw[0]).map(|id| Func { store, id })
     }
 }
 
@@ -102,16 +116,61 @@ impl WasmTy for Option<ExternRef> {
 
     #[inline]
     #[track_caller]
-    fn into_raw(self, store: StoreId) -> u64 {
-        encode_extern_ref(self.map(|value| {
+    fn store_slots(self, store: StoreId, raw: &mut [u64]) {
+        raw[0] = encode_extern_ref(self.map(|value| {
             assert_same_store(value.store, store);
             value.id
-        }))
+        }));
     }
 
     #[inline]
-    fn from_raw(store: StoreId, raw: u64) -> Self {
-        decode_extern_ref(raw).map(|id| ExternRef { store, id })
+    fn load_slots(store: StoreId, raw: &[u64]) -> Self {
+        decode_extern_ref(raw[0]).map(|id| ExternRef { store, id })
+    }
+}
+
+/// A `v128` value for typed calls and wrapped closures: its 128 bits, lane 0 in the least
+/// significant bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct V128(u128);
+
+impl V128 {
+    /// The 128 bits.
+    pub fn as_u128(self) -> u128 {
+        self.0
+    }
+}
+
+impl From<u128> for V128 {
+    fn from(bits: u128) -> V128 {
+        V128(bits)
+    }
+}
+
+impl From<V128> for u128 {
+    fn from(value: V128) -> u128 {
+        value.0
+    }
+}
+
+impl sealed::Ty for V128 {}
+
+impl WasmTy for V128 {
+    const SLOTS: usize = 2;
+
+    #[inline]
+    fn valtype() -> ValType {
+        ValType::V128
+    }
+
+    #[inline]
+    fn store_slots(self, _store: StoreId, raw: &mut [u64]) {
+        raw[..2].copy_from_slice(&v128_to_slots(self.0));
+    }
+
+    #[inline]
+    fn load_slots(_store: StoreId, raw: &[u64]) -> Self {
+        V128(v128_from_slots(raw[0], raw[1]))
     }
 }
 
@@ -137,6 +196,9 @@ fn subtype(sub: ValType, sup: ValType) -> bool {
 pub trait WasmParams: sealed::Params + Sized {
     #[doc(hidden)]
     const COUNT: usize;
+    /// The raw slots the values take together.
+    #[doc(hidden)]
+    const SLOTS: usize;
     #[doc(hidden)]
     fn push_types(types: &mut Vec<ValType>);
     /// Whether these Rust types may be passed as parameters of types `types`.
@@ -160,6 +222,7 @@ impl<A: WasmTy> sealed::Params for A {}
 
 impl<A: WasmTy> WasmParams for A {
     const COUNT: usize = 1;
+    const SLOTS: usize = A::SLOTS;
 
     fn push_types(types: &mut Vec<ValType>) {
         types.push(A::valtype());
@@ -172,7 +235,7 @@ impl<A: WasmTy> WasmParams for A {
     #[inline]
     #[track_caller]
     fn store_raw(self, store: StoreId, raw: &mut [u64]) {
-        raw[0] = self.into_raw(store);
+        self.store_slots(store, raw);
     }
 }
 
@@ -183,7 +246,7 @@ impl<A: WasmTy> WasmResults for A {
 
     #[inline]
     fn load_raw(store: StoreId, raw: &[u64]) -> Self {
-        A::from_raw(store, raw[0])
+        A::load_slots(store, raw)
     }
 }
 
@@ -193,6 +256,7 @@ macro_rules! tuple_wasm_params {
 
         impl<$($ty: WasmTy,)*> WasmParams for ($($ty,)*) {
             const COUNT: usize = $count;
+            const SLOTS: usize = 0 $(+ $ty::SLOTS)*;
 
             #[allow(unused_variables)]
             fn push_types(types: &mut Vec<ValType>) {
@@ -206,9 +270,13 @@ macro_rules! tuple_wasm_params {
 
             #[inline]
             #[track_caller]
-            #[allow(unused_variables)]
+            #[allow(unused_variables, unused_mut, unused_assignments)]
             fn store_raw(self, store: StoreId, raw: &mut [u64]) {
-                $(raw[$index] = self.$index.into_raw(store);)*
+                let mut slot = 0;
+                $(
+                    self.$index.store_slots(store, &mut raw[slot..]);
+                    slot += $ty::SLOTS;
+                )*
             }
         }
 
@@ -219,9 +287,14 @@ macro_rules! tuple_wasm_params {
             }
 
             #[inline]
-            #[allow(unused_variables, clippy::unused_unit)]
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::unused_unit)]
             fn load_raw(store: StoreId, raw: &[u64]) -> Self {
-                ($($ty::from_raw(store, raw[$index]),)*)
+                let mut slot = 0;
+                ($({
+                    let value = $ty::load_slots(store, &raw[slot..]);
+                    slot += $ty::SLOTS;
+                    value
+                },)*)
             }
         }
     };
@@ -341,12 +414,12 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
         let context = store.as_context_mut();
         let store_id = context.opaque.id();
         assert_same_store(self.func.store, store_id);
-        let mut raw = [0u64; MAX_TYPED_VALUES];
+        let mut raw = [0u64; MAX_TYPED_SLOTS];
         params.store_raw(store_id, &mut raw);
-        let len = if Params::COUNT > Results::COUNT {
-            Params::COUNT
+        let len = if Params::SLOTS > Results::SLOTS {
+            Params::SLOTS
         } else {
-            Results::COUNT
+            Results::SLOTS
         };
         match crate::tier::call_raw(context.opaque, context.data, self.func.id, &mut raw[..len]) {
             Ok(()) => Ok(Results::load_raw(store_id, &raw)),

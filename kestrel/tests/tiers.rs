@@ -434,3 +434,61 @@ fn long_loops_leave_the_interpreter_mid_call() {
 fn deep_recursion_across_a_background_tier_up() {
     deep_mutual_recursion(true, 20);
 }
+
+#[test]
+fn typed_v128_calls_and_wrapped_closures_on_every_strategy() {
+    use kestrel::V128;
+    // A `v128` takes two raw slots: the scalars around it must keep their places both in
+    // typed calls and in a wrapped closure's arguments and results.
+    let wat = r#"(module
+        (import "host" "swap" (func $swap (param v128 i32 v128) (result i64 v128 v128)))
+        (func (export "through_host") (param i32 v128 i64 v128) (result v128 i64 i32 v128)
+            (local $a i64) (local $b v128) (local $c v128)
+            (call $swap (local.get 1) (local.get 0) (local.get 3))
+            (local.set $c) (local.set $b) (local.set $a)
+            (local.get $c) (i64.add (local.get $a) (local.get 2)) (local.get 0) (local.get $b))
+        (func (export "hot") (param v128) (result v128)
+            (local $i i32)
+            (loop $again
+                (local.set 0 (i64x2.add (local.get 0) (v128.const i64x2 1 2)))
+                (br_if $again (i32.lt_u
+                    (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 10))))
+            (local.get 0)))"#;
+    let x = V128::from(0x0011_2233_4455_6677_8899_aabb_ccdd_eeffu128);
+    let y = V128::from(0xffee_ddcc_bbaa_9988_7766_5544_3322_1100u128);
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let module = Module::new(&engine, wat).unwrap();
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap("host", "swap", |a: V128, n: i32, b: V128| {
+                (i64::from(n) * 10, b, a)
+            })
+            .unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let through_host = instance
+            .get_typed_func::<(i32, V128, i64, V128), (V128, i64, i32, V128)>(
+                &mut store,
+                "through_host",
+            )
+            .unwrap();
+        for _ in 0..4 {
+            let results = through_host.call(&mut store, (7, x, 5, y)).unwrap();
+            assert_eq!(results, (x, 75, 7, y), "{strategy:?}");
+        }
+        let hot = instance
+            .get_typed_func::<V128, V128>(&mut store, "hot")
+            .unwrap();
+        for _ in 0..4 {
+            let result = hot.call(&mut store, V128::from(0)).unwrap();
+            assert_eq!(result.as_u128(), 10 | 20 << 64, "{strategy:?}");
+        }
+        // The type check counts values, not slots.
+        assert!(
+            instance
+                .get_typed_func::<(i32, i64), V128>(&mut store, "hot")
+                .is_err()
+        );
+    }
+}
