@@ -181,9 +181,10 @@ pub fn link_instance(store: &mut StoreOpaque, instance: InstanceId) {
         return;
     }
     let info = &module.info;
-    let funcs = entity.funcs[info.num_imported_functions as usize..].to_vec();
-    for (defined, id) in funcs.into_iter().enumerate() {
-        let index = info.num_imported_functions + defined as u32;
+    let first = entity.funcs.first_defined;
+    for defined in 0..info.function_bodies.len() as u32 {
+        let index = info.num_imported_functions + defined;
+        let id = kestrel_vm::FuncId(first.0 + defined);
         if let Some(compiled) = compiler::CompiledModule::containing(&module, index) {
             store.set_native_call(id, compiled.function_address(info, index));
         }

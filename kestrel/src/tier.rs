@@ -67,7 +67,7 @@ pub(crate) fn call_raw(
         FuncEntity::Wasm {
             instance, index, ..
         } => {
-            let module = &store.instance(*instance).module;
+            let module = &store.instance(instance).module;
             if store.tiering.is_some() {
                 // Tiered: compiled function by function, entered once switched.
                 module
@@ -113,7 +113,7 @@ fn call_from_compiled(
         },
     ) = (&store.tiering, store.func(func))
     {
-        let (hooks, instance, index) = (tiering.hooks.clone(), *instance, *index);
+        let (hooks, instance, index) = (tiering.hooks.clone(), instance, index);
         let module = &store.instance(instance).module;
         let defined = (index - module.info.num_imported_functions) as usize;
         if !module.tiers.is_native_ready(defined) {
@@ -136,10 +136,10 @@ const SYNCHRONOUS_TIER_UP_NESTING: u32 = 16;
 /// Attaches compiled code to the functions of `func`'s instance in this store if that has
 /// not happened yet (tiered mode compiles modules after they were instantiated).
 fn ensure_linked(store: &mut StoreOpaque, func: FuncId) {
-    if !store.func_refs()[func.index()].native_call.is_null() {
+    if !store.native_call(func).is_null() {
         return;
     }
-    if let FuncEntity::Wasm { instance, .. } = *store.func(func) {
+    if let FuncEntity::Wasm { instance, .. } = store.func(func) {
         kestrel_jit::link_instance(store, instance);
     }
 }
@@ -172,9 +172,14 @@ pub(crate) fn prepare_module(config: &Config, module: &RuntimeModule) -> Result<
     }
 }
 
-/// Attaches the tiers' code to a new instance's functions.
+/// Attaches the tiers' code to a new instance's functions: all of it when the module was
+/// compiled whole (`Strategy::Jit`). A tiered store links an instance when compiled code
+/// first calls one of its functions (`ensure_linked`), so instantiation stays free of
+/// per-function work however much of the module is compiled.
 pub(crate) fn instantiated(store: &mut StoreOpaque, instance: InstanceId) {
-    kestrel_jit::link_instance(store, instance);
+    if store.tiering.is_none() {
+        kestrel_jit::link_instance(store, instance);
+    }
 }
 
 /// The tiering state of a new store: `None` unless the strategy is tiered.
@@ -261,7 +266,7 @@ impl TierUp for TierUpHooks {
         state: &mut [u64],
     ) -> Result<(), Trap> {
         // The entry calls other functions through the store's `VMFuncRef`s.
-        let func = store.instance(instance).funcs[func_index as usize];
+        let func = store.instance(instance).funcs.get(func_index);
         ensure_linked(store, func);
         kestrel_jit::call_osr_entry(
             store,

@@ -1,6 +1,12 @@
 //! Instantiation: import matching, entity allocation, constant expressions, and segment
 //! initialisation.
 //!
+//! Per-function work is avoided: the defined functions get one run of store ids, reserved
+//! in O(1) (see [`crate::funcs`]), and function-index element segments are written
+//! straight into their table from the module's function indices (no intermediate vector,
+//! no function entity). Copy-on-write memory images and the other per-module facts come
+//! from the module's [`crate::plan::InstancePlan`].
+//!
 //! The start function is not run here: running code is a tier's job, so the embedding
 //! layer calls it once [`instantiate`] returns.
 //!
@@ -64,7 +70,7 @@ pub fn instantiate(
             imports.len()
         )));
     }
-    let mut funcs = Vec::with_capacity(info.functions.len());
+    let mut funcs = Vec::with_capacity(info.num_imported_functions as usize);
     let mut tables = Vec::with_capacity(info.tables.len());
     let mut memories = Vec::with_capacity(info.memories.len());
     let mut globals = Vec::with_capacity(info.globals.len());
@@ -79,7 +85,7 @@ pub fn instantiate(
         match (import.kind, *provided) {
             (ImportKind::Func(type_index), Extern::Func(id)) => {
                 let expected = module.type_ids[type_index as usize];
-                if store.func(id).type_id() != expected {
+                if store.func_type_id(id) != expected {
                     return Err(mismatch(format!(
                         "expected {}, found {}",
                         info.types[type_index as usize],
@@ -150,12 +156,15 @@ pub fn instantiate(
 
     let plan = module.plan();
     let instance_id = InstanceId(store.instances.len() as u32);
-    let first_defined = store.push_wasm_funcs(
-        instance_id,
-        info.num_imported_functions,
-        &plan.defined_func_types,
-    );
-    funcs.extend((0..plan.defined_func_types.len() as u32).map(|i| FuncId(first_defined.0 + i)));
+    let Some(first_defined) = store.push_wasm_funcs(instance_id, module) else {
+        return Err(InstantiationError::Resource(
+            "too many functions in the store".into(),
+        ));
+    };
+    let funcs = InstanceFuncs {
+        imported: funcs.into(),
+        first_defined,
+    };
     // Copy-on-write images replace the data segments only when all of them are in images.
     let use_images = store.memory_config.memory_init_cow && plan.data_in_images;
     for (defined, ty) in info.memories[info.num_imported_memories as usize..]
@@ -186,20 +195,8 @@ pub fn instantiate(
 
     let global_cells: Box<[GlobalCell]> =
         globals.iter().map(|id| store.global(*id).cell()).collect();
-    let funcs: Box<[FuncId]> = funcs.into();
-    let context = InstanceContext::new(
-        store,
-        instance_id,
-        &funcs,
-        &memories,
-        &tables,
-        &global_cells,
-    );
-    store.set_funcs_vmctx(
-        first_defined,
-        plan.defined_func_types.len(),
-        context.vmctx_ptr(),
-    );
+    let context = InstanceContext::new(store, instance_id, &memories, &tables, &global_cells);
+    let vmctx = context.vmctx_ptr();
     store.instances.push(InstanceEntity {
         module: module.clone(),
         funcs,
@@ -211,6 +208,12 @@ pub fn instantiate(
         dropped_elements: vec![false; info.elements.len()].into(),
         context,
     });
+    store.finish_instance_funcs(
+        instance_id,
+        first_defined,
+        plan.defined_func_types.len(),
+        vmctx,
+    );
 
     initialize_segments(store, instance_id, use_images)?;
     Ok(instance_id)
@@ -231,9 +234,27 @@ fn initialize_segments(
             ElementMode::Declared => {}
             ElementMode::Active { table, offset } => {
                 let offset = evaluate_in_instance(store, instance_id, offset) as u64;
-                let values = element_values(store, instance_id, &segment.items);
                 let table_id = store.instance(instance_id).tables[*table as usize];
-                if let Err(trap) = store.table_mut(table_id).write(offset, &values) {
+                let written = match &segment.items {
+                    // The common case, written in place: no vector of values.
+                    ElementItems::Functions(indices) => {
+                        let funcs = &store.instances[instance_id.index()].funcs;
+                        store.tables[table_id.index()].write_with(
+                            offset,
+                            indices.len() as u64,
+                            |slots| {
+                                for (slot, index) in slots.iter_mut().zip(indices.iter()) {
+                                    *slot = encode_func_ref(Some(funcs.get(*index)));
+                                }
+                            },
+                        )
+                    }
+                    items => {
+                        let values = element_values(store, instance_id, items);
+                        store.table_mut(table_id).write(offset, &values)
+                    }
+                };
+                if let Err(trap) = written {
                     if data_in_images {
                         // The data segments must not appear written: they come after.
                         unapply_images(store, instance_id)?;
@@ -297,7 +318,7 @@ pub fn element_values(
     match items {
         ElementItems::Functions(indices) => indices
             .iter()
-            .map(|index| encode_func_ref(Some(instance.funcs[*index as usize])))
+            .map(|index| encode_func_ref(Some(instance.funcs.get(*index))))
             .collect(),
         ElementItems::Expressions(expressions) => expressions
             .iter()
@@ -316,14 +337,14 @@ pub fn evaluate(
     store: &StoreOpaque,
     expr: &ConstExpr,
     globals: &[GlobalId],
-    funcs: &[FuncId],
+    funcs: &InstanceFuncs,
 ) -> u128 {
     // The common case, a single instruction, needs no stack.
     match *expr.ops {
         [ConstOp::I32Const(value)] => return value as u32 as u128,
         [ConstOp::I64Const(value)] => return value as u64 as u128,
         [ConstOp::GlobalGet(index)] => return store.global(globals[index as usize]).bits(),
-        [ConstOp::RefFunc(index)] => return encode_func_ref(Some(funcs[index as usize])) as u128,
+        [ConstOp::RefFunc(index)] => return encode_func_ref(Some(funcs.get(index))) as u128,
         _ => {}
     }
     let mut stack: Vec<u128> = Vec::new();
@@ -341,7 +362,7 @@ pub fn evaluate(
             ConstOp::V128Const(bits) => stack.push(bits),
             ConstOp::RefNull(_) => stack.push(encode_extern_ref(None) as u128),
             ConstOp::RefFunc(index) => {
-                stack.push(encode_func_ref(Some(funcs[index as usize])) as u128)
+                stack.push(encode_func_ref(Some(funcs.get(index))) as u128)
             }
             ConstOp::GlobalGet(index) => stack.push(store.global(globals[index as usize]).bits()),
             ConstOp::I32Add => binary(&mut stack, |a, b| (a as u32).wrapping_add(b as u32) as u64),

@@ -121,6 +121,19 @@ impl Table {
         Ok(())
     }
 
+    /// Lets `fill` write the `len` elements from `start` in place, trapping (and writing
+    /// nothing) when they do not fit.
+    pub fn write_with(
+        &mut self,
+        start: u64,
+        len: u64,
+        fill: impl FnOnce(&mut [u64]),
+    ) -> Result<(), TrapCode> {
+        let range = bounds(start, len, self.size())?;
+        fill(&mut self.elements[range]);
+        Ok(())
+    }
+
     /// Copies `values` to `start`, trapping (and copying nothing) when they do not fit.
     pub fn write(&mut self, start: u64, values: &[u64]) -> Result<(), TrapCode> {
         let range = bounds(start, values.len() as u64, self.size())?;

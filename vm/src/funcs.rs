@@ -1,0 +1,184 @@
+//! The store's function index space, reserved in runs instead of function by function.
+//!
+//! Every function a store knows has a [`FuncId`], the index that funcref values encode
+//! (plus one) and the embedding API's handles hold. A host function takes one id. An
+//! instance's defined functions take one contiguous *run* of ids, reserved in O(1) when
+//! the instance is made: no per-function entity is created, so instantiating a module of
+//! thousands of functions costs the same as instantiating one of a single function. What
+//! a function is ([`FuncEntity`]) is derived on demand from its run: its instance, its
+//! index in that instance's module (the module's imported functions, then the offset in
+//! the run) and its signature (from the module).
+//!
+//! [`FuncSpace`] owns the runs (and the host functions, by `Arc`). Invariants: runs are
+//! never empty, are kept in increasing order of `start`, and tile the ids: each run starts
+//! where the previous one ends, and `len` is where the last one ends. Runs are never
+//! removed or changed except that the last run, when it holds host functions, grows by
+//! one per new host function; so an id, once handed out, denotes the same function until
+//! the store is dropped. Ids stay below `u32::MAX` (a run that would pass it is refused).
+
+use crate::store::{FuncEntity, FuncId, HostFunc, InstanceId, RuntimeModule};
+use crate::types::TypeId;
+use std::sync::Arc;
+
+/// The function ids of a store (see the module docs).
+#[derive(Debug, Default)]
+pub struct FuncSpace {
+    runs: Vec<Run>,
+    len: u32,
+}
+
+#[derive(Debug)]
+struct Run {
+    start: u32,
+    kind: RunKind,
+}
+
+#[derive(Debug)]
+enum RunKind {
+    /// Host functions, one id each.
+    Host(Vec<Arc<HostFunc>>),
+    /// Functions `first_index..first_index + count` of `instance`, whose module is
+    /// `module`.
+    Wasm {
+        instance: InstanceId,
+        module: Arc<RuntimeModule>,
+        first_index: u32,
+        count: u32,
+    },
+}
+
+impl Run {
+    fn len(&self) -> u32 {
+        match &self.kind {
+            RunKind::Host(hosts) => hosts.len() as u32,
+            RunKind::Wasm { count, .. } => *count,
+        }
+    }
+}
+
+impl FuncSpace {
+    /// How many ids have been handed out.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a host function.
+    pub fn push_host(&mut self, host: Arc<HostFunc>) -> Option<FuncId> {
+        let id = FuncId(self.len);
+        let end = self.len.checked_add(1).filter(|end| *end < u32::MAX)?;
+        match self.runs.last_mut() {
+            Some(Run {
+                kind: RunKind::Host(hosts),
+                ..
+            }) => hosts.push(host),
+            _ => self.runs.push(Run {
+                start: self.len,
+                kind: RunKind::Host(vec![host]),
+            }),
+        }
+        self.len = end;
+        Some(id)
+    }
+
+    /// Reserves the ids of functions `first_index..first_index + count` of `instance`
+    /// (of module `module`); returns the first (the others follow it), or `None` when the
+    /// store has no ids left.
+    pub fn push_wasm(
+        &mut self,
+        instance: InstanceId,
+        module: &Arc<RuntimeModule>,
+        first_index: u32,
+        count: u32,
+    ) -> Option<FuncId> {
+        let first = FuncId(self.len);
+        let end = self.len.checked_add(count).filter(|end| *end < u32::MAX)?;
+        if count > 0 {
+            self.runs.push(Run {
+                start: self.len,
+                kind: RunKind::Wasm {
+                    instance,
+                    module: module.clone(),
+                    first_index,
+                    count,
+                },
+            });
+        }
+        self.len = end;
+        Some(first)
+    }
+
+    /// The run holding `id` and `id`'s offset in it.
+    #[inline]
+    fn find(&self, id: FuncId) -> Option<(&Run, u32)> {
+        // The last run first: in most stores, the one instance's functions.
+        let last = self.runs.last()?;
+        let run = if id.0 >= last.start {
+            last
+        } else {
+            let after = self.runs.partition_point(|run| run.start <= id.0);
+            self.runs.get(after.checked_sub(1)?)?
+        };
+        let offset = id.0 - run.start;
+        (offset < run.len()).then_some((run, offset))
+    }
+
+    /// What function `id` is, or `None` for an id not handed out.
+    #[inline]
+    pub fn get(&self, id: FuncId) -> Option<FuncEntity> {
+        let (run, offset) = self.find(id)?;
+        Some(match &run.kind {
+            RunKind::Host(hosts) => FuncEntity::Host(hosts[offset as usize].clone()),
+            RunKind::Wasm {
+                instance,
+                module,
+                first_index,
+                ..
+            } => {
+                let index = first_index + offset;
+                FuncEntity::Wasm {
+                    instance: *instance,
+                    index,
+                    type_id: module.function_type_id(index),
+                }
+            }
+        })
+    }
+
+    /// The signature id of function `id` (without cloning anything).
+    #[inline]
+    pub fn type_id(&self, id: FuncId) -> Option<TypeId> {
+        let (run, offset) = self.find(id)?;
+        Some(match &run.kind {
+            RunKind::Host(hosts) => hosts[offset as usize].type_id,
+            RunKind::Wasm {
+                module,
+                first_index,
+                ..
+            } => module.function_type_id(first_index + offset),
+        })
+    }
+
+    /// Every function, in id order, as `(type id, instance)` (`None` for host functions):
+    /// what the store's `VMFuncRef`s are built from.
+    pub fn for_each(&self, mut f: impl FnMut(TypeId, Option<InstanceId>)) {
+        for run in &self.runs {
+            match &run.kind {
+                RunKind::Host(hosts) => hosts.iter().for_each(|host| f(host.type_id, None)),
+                RunKind::Wasm {
+                    instance,
+                    module,
+                    first_index,
+                    count,
+                } => {
+                    for index in *first_index..first_index + count {
+                        f(module.function_type_id(index), Some(*instance));
+                    }
+                }
+            }
+        }
+    }
+}
