@@ -228,6 +228,7 @@ fn initialize_segments(
 ) -> Result<(), InstantiationError> {
     let module = store.instance(instance_id).module.clone();
     let info = &module.info;
+    let plan = module.plan();
     for (segment_index, segment) in info.elements.iter().enumerate() {
         match &segment.mode {
             ElementMode::Passive => continue,
@@ -235,9 +236,25 @@ fn initialize_segments(
             ElementMode::Active { table, offset } => {
                 let offset = evaluate_in_instance(store, instance_id, offset) as u64;
                 let table_id = store.instance(instance_id).tables[*table as usize];
-                let written = match &segment.items {
-                    // The common case, written in place: no vector of values.
-                    ElementItems::Functions(indices) => {
+                let written = match (&segment.items, &plan.element_templates[segment_index]) {
+                    // The common case: the module's template, moved to this instance's
+                    // function ids (one add per element).
+                    (_, Some(template)) => {
+                        let base =
+                            u64::from(store.instances[instance_id.index()].funcs.first_defined.0)
+                                + 1;
+                        store.tables[table_id.index()].write_with(
+                            offset,
+                            template.len() as u64,
+                            |slots| {
+                                for (slot, defined) in slots.iter_mut().zip(template.iter()) {
+                                    *slot = defined + base;
+                                }
+                            },
+                        )
+                    }
+                    // Written in place: no vector of values.
+                    (ElementItems::Functions(indices), None) => {
                         let funcs = &store.instances[instance_id.index()].funcs;
                         store.tables[table_id.index()].write_with(
                             offset,
@@ -249,7 +266,7 @@ fn initialize_segments(
                             },
                         )
                     }
-                    items => {
+                    (items, None) => {
                         let values = element_values(store, instance_id, items);
                         store.table_mut(table_id).write(offset, &values)
                     }
@@ -265,27 +282,31 @@ fn initialize_segments(
         }
         store.instances[instance_id.index()].dropped_elements[segment_index] = true;
     }
-    let plan = module.plan();
+    if data_in_images {
+        // Nothing to write and nothing can trap: every active segment is applied.
+        store.instances[instance_id.index()]
+            .dropped_data
+            .copy_from_slice(&plan.data_dropped_after_init);
+        return Ok(());
+    }
     for (segment_index, segment) in info.data.iter().enumerate() {
         let DataMode::Active { memory, offset } = &segment.mode else {
             continue;
         };
-        if !data_in_images {
-            let offset = match plan.data_offsets[segment_index] {
-                Some(offset) => offset as u128,
-                None => evaluate_in_instance(store, instance_id, offset),
-            };
-            let memory_id = store.instance(instance_id).memories[*memory as usize];
-            let memory = store.memory_mut(memory_id);
-            let offset = if memory.ty().memory64 {
-                offset as u64
-            } else {
-                offset as u32 as u64
-            };
-            memory
-                .write(offset, info.data_bytes(segment))
-                .map_err(InstantiationError::Trap)?;
-        }
+        let offset = match plan.data_offsets[segment_index] {
+            Some(offset) => offset as u128,
+            None => evaluate_in_instance(store, instance_id, offset),
+        };
+        let memory_id = store.instance(instance_id).memories[*memory as usize];
+        let memory = store.memory_mut(memory_id);
+        let offset = if memory.ty().memory64 {
+            offset as u64
+        } else {
+            offset as u32 as u64
+        };
+        memory
+            .write(offset, info.data_bytes(segment))
+            .map_err(InstantiationError::Trap)?;
         store.instances[instance_id.index()].dropped_data[segment_index] = true;
     }
     Ok(())
@@ -361,9 +382,7 @@ pub fn evaluate(
             ConstOp::F64Const(bits) => stack.push(bits as u128),
             ConstOp::V128Const(bits) => stack.push(bits),
             ConstOp::RefNull(_) => stack.push(encode_extern_ref(None) as u128),
-            ConstOp::RefFunc(index) => {
-                stack.push(encode_func_ref(Some(funcs.get(index))) as u128)
-            }
+            ConstOp::RefFunc(index) => stack.push(encode_func_ref(Some(funcs.get(index))) as u128),
             ConstOp::GlobalGet(index) => stack.push(store.global(globals[index as usize]).bits()),
             ConstOp::I32Add => binary(&mut stack, |a, b| (a as u32).wrapping_add(b as u32) as u64),
             ConstOp::I32Sub => binary(&mut stack, |a, b| (a as u32).wrapping_sub(b as u32) as u64),

@@ -1,6 +1,9 @@
 //! What instantiation can work out once per module instead of once per instance: the
-//! signature ids of the defined functions, the constant offsets of data segments, and the
-//! copy-on-write [`MemoryImage`] of each defined memory.
+//! signature ids of the defined functions, the constant offsets of data segments, the
+//! copy-on-write [`MemoryImage`] of each defined memory, the table contents of element
+//! segments that list defined functions (`element_templates`: relative to the instance's
+//! first function id, so one template serves every instance), and the `data.drop` state
+//! a successful instantiation leaves.
 //!
 //! Built on a module's first instantiation (so modules never instantiated pay nothing) and
 //! kept in [`RuntimeModule::plan`](crate::RuntimeModule), shared by every instance in every
@@ -16,7 +19,7 @@
 
 use crate::memory::{MemoryError, MemoryImage};
 use crate::types::TypeId;
-use kestrel_parser::{ConstExpr, ConstOp, DataMode, ModuleInfo};
+use kestrel_parser::{ConstExpr, ConstOp, DataMode, ElementItems, ElementMode, ModuleInfo};
 use std::sync::Arc;
 
 /// Modules with fewer data bytes than this have their segments copied rather than mapped.
@@ -41,6 +44,13 @@ pub struct InstancePlan {
     /// Every active data segment is in `memory_images`: with copy-on-write initialisation
     /// instantiation writes no data segment.
     pub data_in_images: bool,
+    /// Per element segment: for an active segment of function indices that are all
+    /// defined functions, each element's defined-function index (`index - imported
+    /// functions`); an instance whose first defined function has store id `first` writes
+    /// `template[i] + first + 1` (the funcref encoding) to its table. `None` otherwise.
+    pub element_templates: Box<[Option<Box<[u64]>>]>,
+    /// `dropped_data` after instantiation succeeded: set for the active segments.
+    pub data_dropped_after_init: Box<[bool]>,
 }
 
 impl InstancePlan {
@@ -58,11 +68,36 @@ impl InstancePlan {
         let images = build_images(info, &data_offsets).ok().flatten();
         let data_in_images = images.is_some();
         let memory_images = images.unwrap_or_else(|| (0..defined_memories).map(|_| None).collect());
+        let imported = info.num_imported_functions;
+        let element_templates = info
+            .elements
+            .iter()
+            .map(|segment| match (&segment.mode, &segment.items) {
+                (ElementMode::Active { .. }, ElementItems::Functions(indices))
+                    if indices.iter().all(|index| *index >= imported) =>
+                {
+                    Some(
+                        indices
+                            .iter()
+                            .map(|index| u64::from(index - imported))
+                            .collect(),
+                    )
+                }
+                _ => None,
+            })
+            .collect();
+        let data_dropped_after_init = info
+            .data
+            .iter()
+            .map(|segment| matches!(segment.mode, DataMode::Active { .. }))
+            .collect();
         InstancePlan {
             defined_func_types,
             data_offsets,
             memory_images,
             data_in_images,
+            element_templates,
+            data_dropped_after_init,
         }
     }
 }
