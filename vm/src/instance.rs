@@ -184,12 +184,19 @@ pub fn instantiate(
         let value = evaluate(store, &definition.init, &globals, &funcs);
         globals.push(store.push_global(GlobalEntity::new(definition.ty, value)));
     }
-    for definition in &info.table_definitions {
-        let initial = match &definition.init {
-            Some(expr) => evaluate(store, expr, &globals, &funcs) as u64,
-            None => 0,
-        };
-        let table = Table::new(definition.ty, initial).map_err(InstantiationError::Resource)?;
+    for (definition, template) in info.table_definitions.iter().zip(&plan.table_templates) {
+        let table = match template {
+            // The element segments, applied ahead of time (`plan.elements_in_templates`).
+            Some(template) => Table::from_template(definition.ty, template, first_defined.0),
+            None => {
+                let initial = match &definition.init {
+                    Some(expr) => evaluate(store, expr, &globals, &funcs) as u64,
+                    None => 0,
+                };
+                Table::new(definition.ty, initial)
+            }
+        }
+        .map_err(InstantiationError::Resource)?;
         tables.push(store.push_table(table));
     }
 
@@ -229,7 +236,16 @@ fn initialize_segments(
     let module = store.instance(instance_id).module.clone();
     let info = &module.info;
     let plan = module.plan();
+    if plan.elements_in_templates {
+        // The tables were created with the segments applied, and none could trap.
+        store.instances[instance_id.index()]
+            .dropped_elements
+            .copy_from_slice(&plan.elements_dropped_after_init);
+    }
     for (segment_index, segment) in info.elements.iter().enumerate() {
+        if plan.elements_in_templates {
+            break;
+        }
         match &segment.mode {
             ElementMode::Passive => continue,
             ElementMode::Declared => {}

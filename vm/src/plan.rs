@@ -2,8 +2,17 @@
 //! signature ids of the defined functions, the constant offsets of data segments, the
 //! copy-on-write [`MemoryImage`] of each defined memory, the table contents of element
 //! segments that list defined functions (`element_templates`: relative to the instance's
-//! first function id, so one template serves every instance), and the `data.drop` state
-//! a successful instantiation leaves.
+//! first function id, so one template serves every instance), the whole initial contents
+//! of each defined table when the element segments allow it (`table_templates`), and the
+//! `data.drop`/`elem.drop` state a successful instantiation leaves.
+//!
+//! Table templates follow the rule of memory images: they are built only when they give
+//! exactly the spec's contents, i.e. every active element segment targets a table the
+//! module defines (whose elements start null), has a constant offset, lists defined
+//! functions only, and fits in the table's initial size. Then no segment can trap, and
+//! applying them in order ahead of time gives the same elements; an instance creates its
+//! tables from the templates (one pass over each, no segment is written) instead of
+//! creating null tables and writing the segments.
 //!
 //! Built on a module's first instantiation (so modules never instantiated pay nothing) and
 //! kept in [`RuntimeModule::plan`](crate::RuntimeModule), shared by every instance in every
@@ -51,7 +60,21 @@ pub struct InstancePlan {
     pub element_templates: Box<[Option<Box<[u64]>>]>,
     /// `dropped_data` after instantiation succeeded: set for the active segments.
     pub data_dropped_after_init: Box<[bool]>,
+    /// With `elements_in_templates`, one entry per defined table: its initial elements
+    /// (0 for null, else 1 + a defined-function index, so an instance whose first defined
+    /// function has store id `first` holds `template[i] + first` where it is not 0), or
+    /// `None` for a table no segment writes (all null).
+    pub table_templates: Box<[Option<Box<[u64]>>]>,
+    /// Every active element segment is in `table_templates` (see the module docs).
+    pub elements_in_templates: bool,
+    /// `dropped_elements` after instantiation succeeded: set for the active and declared
+    /// segments.
+    pub elements_dropped_after_init: Box<[bool]>,
 }
+
+/// Defined tables larger than this many elements get no template (it would be kept per
+/// module, in the plan).
+pub const TABLE_TEMPLATE_MAX_ELEMENTS: u64 = 1 << 20;
 
 impl InstancePlan {
     /// The plan of `info`, whose defined functions have signature ids `defined_func_types`.
@@ -69,7 +92,7 @@ impl InstancePlan {
         let data_in_images = images.is_some();
         let memory_images = images.unwrap_or_else(|| (0..defined_memories).map(|_| None).collect());
         let imported = info.num_imported_functions;
-        let element_templates = info
+        let element_templates: Box<[Option<Box<[u64]>>]> = info
             .elements
             .iter()
             .map(|segment| match (&segment.mode, &segment.items) {
@@ -91,6 +114,14 @@ impl InstancePlan {
             .iter()
             .map(|segment| matches!(segment.mode, DataMode::Active { .. }))
             .collect();
+        let table_templates = build_table_templates(info, &element_templates);
+        let elements_in_templates = table_templates.is_some();
+        let defined_tables = info.tables.len() - info.num_imported_tables as usize;
+        let elements_dropped_after_init = info
+            .elements
+            .iter()
+            .map(|segment| !matches!(segment.mode, ElementMode::Passive))
+            .collect();
         InstancePlan {
             defined_func_types,
             data_offsets,
@@ -98,8 +129,59 @@ impl InstancePlan {
             data_in_images,
             element_templates,
             data_dropped_after_init,
+            table_templates: table_templates
+                .unwrap_or_else(|| (0..defined_tables).map(|_| None).collect()),
+            elements_in_templates,
+            elements_dropped_after_init,
         }
     }
+}
+
+/// The initial contents of the defined tables, or `None` when some active element segment
+/// cannot be applied ahead of time (see the module docs).
+fn build_table_templates(
+    info: &ModuleInfo,
+    element_templates: &[Option<Box<[u64]>>],
+) -> Option<Box<[Option<Box<[u64]>>]>> {
+    let imported = info.num_imported_tables as usize;
+    let mut templates: Vec<Option<Vec<u64>>> = vec![None; info.tables.len() - imported];
+    for (segment, template) in info.elements.iter().zip(element_templates) {
+        let ElementMode::Active { table, offset } = &segment.mode else {
+            continue;
+        };
+        let defined = (*table as usize).checked_sub(imported)?;
+        let definition = info.table_definitions.get(defined)?;
+        if definition.init.is_some() {
+            return None;
+        }
+        let template = template.as_ref()?;
+        let minimum = definition.ty.limits.minimum;
+        if minimum > TABLE_TEMPLATE_MAX_ELEMENTS {
+            return None;
+        }
+        let offset = constant_offset(offset)?;
+        let offset = if definition.ty.table64 {
+            offset
+        } else {
+            offset as u32 as u64
+        };
+        let end = offset
+            .checked_add(template.len() as u64)
+            .filter(|end| *end <= minimum)?;
+        let contents = templates[defined].get_or_insert_with(|| vec![0; minimum as usize]);
+        for (slot, defined_function) in contents[offset as usize..end as usize]
+            .iter_mut()
+            .zip(template.iter())
+        {
+            *slot = defined_function + 1;
+        }
+    }
+    Some(
+        templates
+            .into_iter()
+            .map(|contents| contents.map(Vec::into_boxed_slice))
+            .collect(),
+    )
 }
 
 /// The value of an offset expression that is a single constant.

@@ -27,6 +27,35 @@ pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 impl Table {
     /// Creates a table of `ty.limits.minimum` elements, all `initial`.
     pub fn new(ty: TableType, initial: u64) -> Result<Table, String> {
+        let mut table = Table::new_uninitialised(ty)?;
+        table.elements.resize(ty.limits.minimum as usize, initial);
+        table.sync_definition();
+        Ok(table)
+    }
+
+    /// Creates a table of type `ty` holding a module's template (see
+    /// [`crate::plan::InstancePlan::table_templates`]) for an instance whose first defined
+    /// function has store id `first_func`: `template[i] + first_func`, or null where the
+    /// template is 0. The template must have `ty.limits.minimum` elements.
+    pub fn from_template(
+        ty: TableType,
+        template: &[u64],
+        first_func: u32,
+    ) -> Result<Table, String> {
+        let mut table = Table::new_uninitialised(ty)?;
+        let first = u64::from(first_func);
+        // One pass, no branch: it vectorises.
+        table.elements.extend(
+            template
+                .iter()
+                .map(|value| value + (first & 0u64.wrapping_sub(u64::from(*value != 0)))),
+        );
+        table.sync_definition();
+        Ok(table)
+    }
+
+    /// A table of type `ty` with no elements yet and room for its initial ones.
+    fn new_uninitialised(ty: TableType) -> Result<Table, String> {
         let maximum = ty
             .limits
             .maximum
@@ -38,17 +67,15 @@ impl Table {
                 ty.limits.minimum
             ));
         }
-        let mut table = Table {
+        Ok(Table {
             ty,
-            elements: vec![initial; ty.limits.minimum as usize],
+            elements: Vec::with_capacity(ty.limits.minimum as usize),
             maximum,
             definition: Box::new(VMTableDefinition {
                 base: std::ptr::null_mut(),
                 current_elements: 0,
             }),
-        };
-        table.sync_definition();
-        Ok(table)
+        })
     }
 
     fn sync_definition(&mut self) {
