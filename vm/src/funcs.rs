@@ -182,3 +182,103 @@ impl FuncSpace {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::TypeRegistry;
+    use kestrel_parser::Features;
+
+    /// A module with one imported and three defined functions, and its signatures.
+    fn module(registry: &TypeRegistry) -> Arc<RuntimeModule> {
+        let bytes = wat::parse_str(
+            r#"(module
+              (import "host" "f" (func (param i32)))
+              (func) (func (result i64) i64.const 0) (func (param i32)))"#,
+        )
+        .unwrap();
+        let info = kestrel_parser::parse(bytes, &Features::default()).unwrap();
+        Arc::new(RuntimeModule::new(Arc::new(info), registry))
+    }
+
+    fn host(module: &RuntimeModule) -> Arc<HostFunc> {
+        Arc::new(HostFunc {
+            ty: Arc::new(module.info.types[module.info.functions[0] as usize].clone()),
+            type_id: module.function_type_id(0),
+            callback: Box::new(|_, _| Ok(())),
+        })
+    }
+
+    fn wasm(entity: Option<FuncEntity>) -> Option<(InstanceId, u32, TypeId)> {
+        match entity? {
+            FuncEntity::Wasm {
+                instance,
+                index,
+                type_id,
+            } => Some((instance, index, type_id)),
+            FuncEntity::Host(_) => None,
+        }
+    }
+
+    #[test]
+    fn runs_tile_the_ids_and_describe_each_function() {
+        let registry = TypeRegistry::default();
+        let module = module(&registry);
+        let mut space = FuncSpace::default();
+        assert_eq!(space.get(FuncId(0)).map(|_| ()), None);
+        assert_eq!(space.push_host(host(&module)), Some(FuncId(0)));
+        assert_eq!(space.push_host(host(&module)), Some(FuncId(1)));
+        let first = space.push_wasm(InstanceId(0), &module, 1, 3).unwrap();
+        assert_eq!(first, FuncId(2));
+        // An instance without defined functions takes no ids.
+        assert_eq!(space.push_wasm(InstanceId(1), &module, 1, 0), Some(FuncId(5)));
+        let second = space.push_wasm(InstanceId(2), &module, 1, 3).unwrap();
+        assert_eq!(second, FuncId(5));
+        assert_eq!(space.push_host(host(&module)), Some(FuncId(8)));
+        assert_eq!(space.len(), 9);
+
+        assert!(matches!(space.get(FuncId(1)), Some(FuncEntity::Host(_))));
+        assert!(matches!(space.get(FuncId(8)), Some(FuncEntity::Host(_))));
+        for offset in 0..3 {
+            let index = 1 + offset;
+            let type_id = module.function_type_id(index);
+            assert_eq!(
+                wasm(space.get(FuncId(first.0 + offset))),
+                Some((InstanceId(0), index, type_id))
+            );
+            assert_eq!(
+                wasm(space.get(FuncId(second.0 + offset))),
+                Some((InstanceId(2), index, type_id))
+            );
+            assert_eq!(space.type_id(FuncId(second.0 + offset)), Some(type_id));
+        }
+        assert_eq!(space.type_id(FuncId(0)), Some(module.function_type_id(0)));
+        assert!(space.get(FuncId(9)).is_none());
+        assert!(space.type_id(FuncId(u32::MAX)).is_none());
+
+        let mut seen = Vec::new();
+        space.for_each(|type_id, instance| seen.push((type_id, instance)));
+        assert_eq!(seen.len(), 9);
+        assert_eq!(seen[3], (module.function_type_id(2), Some(InstanceId(0))));
+        assert_eq!(seen[8], (module.function_type_id(0), None));
+    }
+
+    #[test]
+    fn ids_never_reach_u32_max() {
+        let registry = TypeRegistry::default();
+        let module = module(&registry);
+        let mut space = FuncSpace::default();
+        let first = space
+            .push_wasm(InstanceId(0), &module, 1, u32::MAX - 2)
+            .unwrap();
+        assert_eq!(first, FuncId(0));
+        assert_eq!(space.push_wasm(InstanceId(1), &module, 1, 3), None);
+        // A refused reservation changes nothing.
+        assert_eq!(space.len(), u32::MAX as usize - 2);
+        assert!(space.get(FuncId(u32::MAX - 2)).is_none());
+        assert_eq!(space.push_host(host(&module)), Some(FuncId(u32::MAX - 2)));
+        assert_eq!(space.push_host(host(&module)), None);
+        assert_eq!(space.push_wasm(InstanceId(1), &module, 1, 1), None);
+        assert_eq!(space.len(), u32::MAX as usize - 1);
+    }
+}

@@ -252,3 +252,54 @@ fn build_images(
         .collect::<Result<_, _>>()
         .map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::TypeRegistry;
+    use kestrel_parser::Features;
+
+    fn plan(text: &str) -> InstancePlan {
+        let bytes = wat::parse_str(text).unwrap();
+        let info = kestrel_parser::parse(bytes, &Features::default()).unwrap();
+        let module = crate::RuntimeModule::new(Arc::new(info), &TypeRegistry::default());
+        InstancePlan::new(&module.info, Box::default())
+    }
+
+    #[test]
+    fn table_templates_hold_the_segments_applied_in_order() {
+        let plan = plan(
+            r#"(module
+              (import "m" "f" (func))
+              (table 5 funcref) (table 2 funcref)
+              (func $a) (func $b) (func $c)
+              (elem (i32.const 0) $a $b)
+              (elem (i32.const 1) $c)
+              (elem declare func $a))"#,
+        );
+        assert!(plan.elements_in_templates);
+        // 1 + the defined-function index; 0 is null.
+        assert_eq!(plan.table_templates[0].as_deref(), Some(&[1, 3, 0, 0, 0][..]));
+        assert_eq!(plan.table_templates[1], None);
+        assert_eq!(&*plan.elements_dropped_after_init, &[true, true, true]);
+    }
+
+    #[test]
+    fn segments_that_cannot_be_applied_ahead_get_no_table_template() {
+        for text in [
+            // An imported function.
+            r#"(module (import "m" "f" (func $f)) (table 2 funcref) (elem (i32.const 0) $f))"#,
+            // Past the initial size: instantiation traps.
+            r#"(module (table 2 funcref) (func $f) (elem (i32.const 1) $f $f))"#,
+            // An offset from a global.
+            r#"(module (import "m" "g" (global i32)) (table 2 funcref) (func $f)
+                 (elem (global.get 0) $f))"#,
+            // An imported table.
+            r#"(module (import "m" "t" (table 2 funcref)) (func $f) (elem (i32.const 0) $f))"#,
+        ] {
+            let plan = plan(text);
+            assert!(!plan.elements_in_templates, "{text}");
+            assert!(plan.table_templates.iter().all(Option::is_none), "{text}");
+        }
+    }
+}
