@@ -231,7 +231,10 @@ mod tests {
         let first = space.push_wasm(InstanceId(0), &module, 1, 3).unwrap();
         assert_eq!(first, FuncId(2));
         // An instance without defined functions takes no ids.
-        assert_eq!(space.push_wasm(InstanceId(1), &module, 1, 0), Some(FuncId(5)));
+        assert_eq!(
+            space.push_wasm(InstanceId(1), &module, 1, 0),
+            Some(FuncId(5))
+        );
         let second = space.push_wasm(InstanceId(2), &module, 1, 3).unwrap();
         assert_eq!(second, FuncId(5));
         assert_eq!(space.push_host(host(&module)), Some(FuncId(8)));

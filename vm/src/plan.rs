@@ -39,6 +39,9 @@ pub const IMAGE_MIN_DATA_BYTES: usize = 1;
 /// One optional image per defined memory.
 pub type MemoryImages = Box<[Option<Arc<MemoryImage>>]>;
 
+/// One optional template per element segment or per defined table.
+pub type Templates = Box<[Option<Box<[u64]>>]>;
+
 /// The per-module instantiation plan (see the module docs).
 #[derive(Debug)]
 pub struct InstancePlan {
@@ -57,14 +60,14 @@ pub struct InstancePlan {
     /// defined functions, each element's defined-function index (`index - imported
     /// functions`); an instance whose first defined function has store id `first` writes
     /// `template[i] + first + 1` (the funcref encoding) to its table. `None` otherwise.
-    pub element_templates: Box<[Option<Box<[u64]>>]>,
+    pub element_templates: Templates,
     /// `dropped_data` after instantiation succeeded: set for the active segments.
     pub data_dropped_after_init: Box<[bool]>,
     /// With `elements_in_templates`, one entry per defined table: its initial elements
     /// (0 for null, else 1 + a defined-function index, so an instance whose first defined
     /// function has store id `first` holds `template[i] + first` where it is not 0), or
     /// `None` for a table no segment writes (all null).
-    pub table_templates: Box<[Option<Box<[u64]>>]>,
+    pub table_templates: Templates,
     /// Every active element segment is in `table_templates` (see the module docs).
     pub elements_in_templates: bool,
     /// `dropped_elements` after instantiation succeeded: set for the active and declared
@@ -92,7 +95,7 @@ impl InstancePlan {
         let data_in_images = images.is_some();
         let memory_images = images.unwrap_or_else(|| (0..defined_memories).map(|_| None).collect());
         let imported = info.num_imported_functions;
-        let element_templates: Box<[Option<Box<[u64]>>]> = info
+        let element_templates: Templates = info
             .elements
             .iter()
             .map(|segment| match (&segment.mode, &segment.items) {
@@ -142,7 +145,7 @@ impl InstancePlan {
 fn build_table_templates(
     info: &ModuleInfo,
     element_templates: &[Option<Box<[u64]>>],
-) -> Option<Box<[Option<Box<[u64]>>]>> {
+) -> Option<Templates> {
     let imported = info.num_imported_tables as usize;
     let mut templates: Vec<Option<Vec<u64>>> = vec![None; info.tables.len() - imported];
     for (segment, template) in info.elements.iter().zip(element_templates) {
@@ -279,7 +282,10 @@ mod tests {
         );
         assert!(plan.elements_in_templates);
         // 1 + the defined-function index; 0 is null.
-        assert_eq!(plan.table_templates[0].as_deref(), Some(&[1, 3, 0, 0, 0][..]));
+        assert_eq!(
+            plan.table_templates[0].as_deref(),
+            Some(&[1, 3, 0, 0, 0][..])
+        );
         assert_eq!(plan.table_templates[1], None);
         assert_eq!(&*plan.elements_dropped_after_init, &[true, true, true]);
     }

@@ -35,7 +35,7 @@ use std::sync::{Arc, OnceLock};
 macro_rules! entity_ids {
     ($( $(#[$doc:meta])* $name:ident, )*) => {$(
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(transparent)]
         pub struct $name(pub u32);
 
@@ -437,12 +437,6 @@ impl InstanceFuncs {
         let defined = total.saturating_sub(self.imported.len()) as u32;
         ids.extend((0..defined).map(|offset| FuncId(self.first_defined.0 + offset)));
         ids
-    }
-}
-
-impl Default for FuncId {
-    fn default() -> FuncId {
-        FuncId(0)
     }
 }
 
