@@ -13,10 +13,8 @@ fn main() {
         .and_then(|count| count.parse().ok())
         .unwrap_or(100_000);
     let pooling = args.next().is_some_and(|mode| mode == "pooling");
-    let action = kestrel_benches::subjects::kestrel::instantiator(
-        &kestrel_benches::wasm(&name),
-        pooling,
-    );
+    let action =
+        kestrel_benches::subjects::kestrel::instantiator(&kestrel_benches::wasm(&name), pooling);
     action();
     let start = Instant::now();
     for _ in 0..iterations {
