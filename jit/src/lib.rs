@@ -6,9 +6,11 @@
 //!   host in parallel, and links them into executable memory ([`compiler`],
 //!   [`code_memory`]). The code is stored in the module's `TierSlots::compiler` slot and
 //!   shared by every instance in every store.
-//! - [`link_instance`] records, in the store, where each function of a new instance of a
+//! - [`link_instance`] records, in the store, where each function of an instance of a
 //!   compiled module starts (`VMFuncRef::native_call`), so that calls through imports and
-//!   tables reach native code directly.
+//!   tables reach native code directly. The embedding layer links an instance when a call
+//!   first reaches its compiled code (until then such calls take the runtime path), so
+//!   instantiation does no per-function work.
 //! - [`call`] enters compiled code from the host ([`runtime`]).
 //!
 //! # Machine model

@@ -134,7 +134,8 @@ fn call_from_compiled(
 const SYNCHRONOUS_TIER_UP_NESTING: u32 = 16;
 
 /// Attaches compiled code to the functions of `func`'s instance in this store if that has
-/// not happened yet (tiered mode compiles modules after they were instantiated).
+/// not happened yet: instantiation attaches none (it does no per-function work), and tiered
+/// mode compiles functions after their instances were made.
 fn ensure_linked(store: &mut StoreOpaque, func: FuncId) {
     if !store.native_call(func).is_null() {
         return;
@@ -169,16 +170,6 @@ pub(crate) fn prepare_module(config: &Config, module: &RuntimeModule) -> Result<
     match config.strategy {
         Strategy::Interpreter | Strategy::Tiered => Ok(()),
         Strategy::Jit => kestrel_jit::compile(module).map_err(Error::unsupported),
-    }
-}
-
-/// Attaches the tiers' code to a new instance's functions: all of it when the module was
-/// compiled whole (`Strategy::Jit`). A tiered store links an instance when compiled code
-/// first calls one of its functions (`ensure_linked`), so instantiation stays free of
-/// per-function work however much of the module is compiled.
-pub(crate) fn instantiated(store: &mut StoreOpaque, instance: InstanceId) {
-    if store.tiering.is_none() {
-        kestrel_jit::link_instance(store, instance);
     }
 }
 
