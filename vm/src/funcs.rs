@@ -14,11 +14,18 @@
 //! where the previous one ends, and `len` is where the last one ends. Runs are never
 //! removed or changed except that the last run, when it holds host functions, grows by
 //! one per new host function; so an id, once handed out, denotes the same function until
-//! the store is dropped. Ids stay below `u32::MAX` (a run that would pass it is refused).
+//! the store is dropped. Ids stay below `u32::MAX` (a run that would pass it is refused),
+//! and instances' runs below [`WASM_IDS_END`]: reserving ids costs nothing, so without
+//! that bound instances of big modules could use up the ids and leave none for host
+//! functions, whose creation cannot fail; with it, running out of host-function ids would
+//! take 2^31 host functions, each with its own allocation.
 
 use crate::store::{FuncEntity, FuncId, HostFunc, InstanceId, RuntimeModule};
 use crate::types::TypeId;
 use std::sync::Arc;
+
+/// Instances' runs of ids end at or below this (see the module docs).
+pub const WASM_IDS_END: u32 = 1 << 31;
 
 /// The function ids of a store (see the module docs).
 #[derive(Debug, Default)]
@@ -95,7 +102,10 @@ impl FuncSpace {
         count: u32,
     ) -> Option<FuncId> {
         let first = FuncId(self.len);
-        let end = self.len.checked_add(count).filter(|end| *end < u32::MAX)?;
+        let end = self
+            .len
+            .checked_add(count)
+            .filter(|end| *end <= WASM_IDS_END)?;
         if count > 0 {
             self.runs.push(Run {
                 start: self.len,
@@ -267,21 +277,32 @@ mod tests {
     }
 
     #[test]
-    fn ids_never_reach_u32_max() {
+    fn instances_leave_the_upper_ids_to_host_functions() {
         let registry = TypeRegistry::default();
         let module = module(&registry);
         let mut space = FuncSpace::default();
         let first = space
-            .push_wasm(InstanceId(0), &module, 1, u32::MAX - 2)
+            .push_wasm(InstanceId(0), &module, 1, WASM_IDS_END - 2)
             .unwrap();
         assert_eq!(first, FuncId(0));
         assert_eq!(space.push_wasm(InstanceId(1), &module, 1, 3), None);
         // A refused reservation changes nothing.
-        assert_eq!(space.len(), u32::MAX as usize - 2);
-        assert!(space.get(FuncId(u32::MAX - 2)).is_none());
-        assert_eq!(space.push_host(host(&module)), Some(FuncId(u32::MAX - 2)));
-        assert_eq!(space.push_host(host(&module)), None);
-        assert_eq!(space.push_wasm(InstanceId(1), &module, 1, 1), None);
-        assert_eq!(space.len(), u32::MAX as usize - 1);
+        assert_eq!(space.len(), WASM_IDS_END as usize - 2);
+        assert!(space.get(FuncId(WASM_IDS_END - 2)).is_none());
+        assert_eq!(
+            space.push_wasm(InstanceId(1), &module, 1, 2),
+            Some(FuncId(WASM_IDS_END - 2))
+        );
+        assert_eq!(space.push_wasm(InstanceId(2), &module, 1, 1), None);
+        // Host functions still get ids.
+        assert_eq!(space.push_host(host(&module)), Some(FuncId(WASM_IDS_END)));
+        assert!(matches!(
+            space.get(FuncId(WASM_IDS_END)),
+            Some(FuncEntity::Host(_))
+        ));
+        assert_eq!(
+            wasm(space.get(FuncId(WASM_IDS_END - 1))),
+            Some((InstanceId(1), 2, module.function_type_id(2)))
+        );
     }
 }

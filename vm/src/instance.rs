@@ -1,11 +1,13 @@
 //! Instantiation: import matching, entity allocation, constant expressions, and segment
 //! initialisation.
 //!
-//! Per-function work is avoided: the defined functions get one run of store ids, reserved
-//! in O(1) (see [`crate::funcs`]), and function-index element segments are written
-//! straight into their table from the module's function indices (no intermediate vector,
-//! no function entity). Copy-on-write memory images and the other per-module facts come
-//! from the module's [`crate::plan::InstancePlan`].
+//! Per-function and per-element work is avoided: the defined functions get one run of
+//! store ids, reserved in O(1) (see [`crate::funcs`]); when the module's table templates
+//! hold its element segments, its tables are made lazily from them (see
+//! [`crate::table`]) and no segment is written; otherwise function-index segments are
+//! written straight into their table (one add per element from the module's element
+//! template, or one id lookup per element). Copy-on-write memory images and the other
+//! per-module facts come from the module's [`crate::plan::InstancePlan`].
 //!
 //! The start function is not run here: running code is a tier's job, so the embedding
 //! layer calls it once [`instantiate`] returns.
@@ -187,6 +189,7 @@ pub fn instantiate(
     for (definition, template) in info.table_definitions.iter().zip(&plan.table_templates) {
         let table = match template {
             // The element segments, applied ahead of time (`plan.elements_in_templates`).
+            // Lazy: built from the template when first written (see `crate::table`).
             Some(template) => Table::from_template(definition.ty, template, first_defined.0),
             None => {
                 let initial = match &definition.init {

@@ -10,9 +10,10 @@
 //! exactly the spec's contents, i.e. every active element segment targets a table the
 //! module defines (whose elements start null), has a constant offset, lists defined
 //! functions only, and fits in the table's initial size. Then no segment can trap, and
-//! applying them in order ahead of time gives the same elements; an instance creates its
-//! tables from the templates (one pass over each, no segment is written) instead of
-//! creating null tables and writing the segments.
+//! applying them in order ahead of time gives the same elements; an instance's tables are
+//! then made from the templates, lazily (see [`crate::table`]: nothing is copied until a
+//! table is written or compiled code may read it), instead of being created null and
+//! written segment by segment.
 //!
 //! Built on a module's first instantiation (so modules never instantiated pay nothing) and
 //! kept in [`RuntimeModule::plan`](crate::RuntimeModule), shared by every instance in every
@@ -39,8 +40,11 @@ pub const IMAGE_MIN_DATA_BYTES: usize = 1;
 /// One optional image per defined memory.
 pub type MemoryImages = Box<[Option<Arc<MemoryImage>>]>;
 
-/// One optional template per element segment or per defined table.
+/// One optional template per element segment.
 pub type Templates = Box<[Option<Box<[u64]>>]>;
+
+/// One optional template per defined table, shared by the tables made from it.
+pub type TableTemplates = Box<[Option<Arc<[u64]>>]>;
 
 /// The per-module instantiation plan (see the module docs).
 #[derive(Debug)]
@@ -67,7 +71,7 @@ pub struct InstancePlan {
     /// (0 for null, else 1 + a defined-function index, so an instance whose first defined
     /// function has store id `first` holds `template[i] + first` where it is not 0), or
     /// `None` for a table no segment writes (all null).
-    pub table_templates: Templates,
+    pub table_templates: TableTemplates,
     /// Every active element segment is in `table_templates` (see the module docs).
     pub elements_in_templates: bool,
     /// `dropped_elements` after instantiation succeeded: set for the active and declared
@@ -145,7 +149,7 @@ impl InstancePlan {
 fn build_table_templates(
     info: &ModuleInfo,
     element_templates: &[Option<Box<[u64]>>],
-) -> Option<Templates> {
+) -> Option<TableTemplates> {
     let imported = info.num_imported_tables as usize;
     let mut templates: Vec<Option<Vec<u64>>> = vec![None; info.tables.len() - imported];
     for (segment, template) in info.elements.iter().zip(element_templates) {
@@ -182,7 +186,7 @@ fn build_table_templates(
     Some(
         templates
             .into_iter()
-            .map(|contents| contents.map(Vec::into_boxed_slice))
+            .map(|contents| contents.map(Arc::from))
             .collect(),
     )
 }

@@ -8,9 +8,11 @@
 //! whose instantiation failed halfway, and that reference must stay valid.
 //!
 //! What compiled code reads per function (`VMFuncRef`s, and each instance's array of
-//! function ids) is built only once compiled code is about to run in the store
-//! ([`StoreOpaque::vm_store_context_ptr`]) and kept up to date from then on: stores that
-//! only interpret never build it, and instantiation in them does no per-function work.
+//! function ids) and per table element (tables made from their module's template start
+//! lazy, see [`crate::table`]) is built only once compiled code is about to run in the
+//! store ([`StoreOpaque::vm_store_context_ptr`]) and kept up to date from then on: stores
+//! that only interpret never build the former, and instantiation does no per-function or
+//! per-element work in them.
 //!
 //! The store is untyped: the embedding API's `Store<T>` pairs it with the user's `T`, and
 //! host functions receive both as two disjoint borrows ([`HostContext`]), which is how a tier
@@ -563,7 +565,8 @@ pub struct StoreOpaque {
     /// code is about to run (`func_refs_live`), then one per function, kept so as functions
     /// are added; `vm_store` points at it.
     func_refs: Vec<VMFuncRef>,
-    /// `func_refs` and every instance's `func_ids` are built and kept up to date.
+    /// `func_refs` and every instance's `func_ids` are built and kept up to date, and
+    /// every table is materialised (compiled code may run).
     func_refs_live: bool,
     /// The store's state for compiled code; its address never changes.
     vm_store: Box<VMStoreContext>,
@@ -866,9 +869,10 @@ impl StoreOpaque {
         &mut *self.vm_store
     }
 
-    /// Builds the store's `VMFuncRef`s and its instances' function-id arrays (once; see
-    /// the module docs): O(functions in the store), paid once per store that runs
-    /// compiled code instead of at every instantiation.
+    /// Builds the store's `VMFuncRef`s and its instances' function-id arrays, and
+    /// materialises its lazy tables (once; see the module docs): O(functions and table
+    /// elements in the store), paid once per store that runs compiled code instead of at
+    /// every instantiation.
     pub fn prepare_for_compiled_code(&mut self) {
         if self.func_refs_live {
             return;
@@ -889,6 +893,10 @@ impl StoreOpaque {
         self.sync_func_refs();
         for instance in 0..self.instances.len() {
             self.build_func_ids(InstanceId(instance as u32));
+        }
+        // Compiled code reads tables through their `VMTableDefinition`s.
+        for table in &mut self.tables {
+            table.materialize();
         }
     }
 
@@ -1007,12 +1015,16 @@ impl StoreOpaque {
         &mut self.globals[id.index()]
     }
 
-    /// Adds a function. A [`FuncEntity::Wasm`] must name an existing instance. Panics
-    /// only when the store has used up its `u32::MAX - 1` function ids.
+    /// Adds a function. A [`FuncEntity::Wasm`] must name an existing instance (its
+    /// signature is the module's, whatever `type_id` says). Panics only when the store has
+    /// no function ids left: for host functions that takes 2^31 of them (see
+    /// [`crate::funcs`]).
     pub fn push_func(&mut self, func: FuncEntity) -> FuncId {
-        let type_id = func.type_id();
-        let (id, vmctx) = match func {
-            FuncEntity::Host(host) => (self.funcs.push_host(host), std::ptr::null_mut()),
+        let (id, vmctx, type_id) = match func {
+            FuncEntity::Host(host) => {
+                let type_id = host.type_id;
+                (self.funcs.push_host(host), std::ptr::null_mut(), type_id)
+            }
             FuncEntity::Wasm {
                 instance, index, ..
             } => {
@@ -1021,6 +1033,7 @@ impl StoreOpaque {
                 (
                     self.funcs.push_wasm(instance, &entity.module, index, 1),
                     vmctx,
+                    entity.module.function_type_id(index),
                 )
             }
         };
@@ -1070,7 +1083,11 @@ impl StoreOpaque {
         MemoryId(self.memories.len() as u32 - 1)
     }
 
-    pub fn push_table(&mut self, table: Table) -> TableId {
+    pub fn push_table(&mut self, mut table: Table) -> TableId {
+        if self.func_refs_live {
+            // Compiled code may read it at once.
+            table.materialize();
+        }
         self.tables.push(table);
         TableId(self.tables.len() as u32 - 1)
     }
