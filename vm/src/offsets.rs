@@ -65,7 +65,9 @@ impl VMGlobal {
 }
 
 /// A table's elements (the raw reference encoding of [`crate::value`]) and their number.
-/// Kept up to date by [`crate::Table`], boxed so its address never changes.
+/// Kept up to date by [`crate::Table`], boxed so its address never changes; valid for
+/// every table of a store once the store prepared for compiled code (tables made lazily
+/// from a template are built then, see [`crate::table`]).
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMTableDefinition {
