@@ -44,11 +44,12 @@ struct Run {
 enum RunKind {
     /// Host functions, one id each.
     Host(Vec<Arc<HostFunc>>),
-    /// Functions `first_index..first_index + count` of `instance`, whose module is
-    /// `module`.
+    /// Functions `first_index..first_index + count` of `instance`, whose signature ids
+    /// are `types[first_defined..]` (`types`: the module's defined functions').
     Wasm {
         instance: InstanceId,
-        module: Arc<RuntimeModule>,
+        types: Arc<[TypeId]>,
+        first_defined: u32,
         first_index: u32,
         count: u32,
     },
@@ -92,8 +93,9 @@ impl FuncSpace {
     }
 
     /// Reserves the ids of functions `first_index..first_index + count` of `instance`
-    /// (of module `module`); returns the first (the others follow it), or `None` when the
-    /// store has no ids left.
+    /// (of module `module`), which must be defined functions of the module; returns the
+    /// first (the others follow it), or `None` when the store has no ids left or the
+    /// functions are not all defined ones.
     pub fn push_wasm(
         &mut self,
         instance: InstanceId,
@@ -106,12 +108,18 @@ impl FuncSpace {
             .len
             .checked_add(count)
             .filter(|end| *end <= WASM_IDS_END)?;
+        let first_defined = first_index.checked_sub(module.info.num_imported_functions)?;
+        let types = &module.plan().defined_func_types;
+        if first_defined as usize + count as usize > types.len() {
+            return None;
+        }
         if count > 0 {
             self.runs.push(Run {
                 start: self.len,
                 kind: RunKind::Wasm {
                     instance,
-                    module: module.clone(),
+                    types: types.clone(),
+                    first_defined,
                     first_index,
                     count,
                 },
@@ -144,17 +152,15 @@ impl FuncSpace {
             RunKind::Host(hosts) => FuncEntity::Host(hosts[offset as usize].clone()),
             RunKind::Wasm {
                 instance,
-                module,
+                types,
+                first_defined,
                 first_index,
                 ..
-            } => {
-                let index = first_index + offset;
-                FuncEntity::Wasm {
-                    instance: *instance,
-                    index,
-                    type_id: module.function_type_id(index),
-                }
-            }
+            } => FuncEntity::Wasm {
+                instance: *instance,
+                index: first_index + offset,
+                type_id: types[(first_defined + offset) as usize],
+            },
         })
     }
 
@@ -165,10 +171,10 @@ impl FuncSpace {
         Some(match &run.kind {
             RunKind::Host(hosts) => hosts[offset as usize].type_id,
             RunKind::Wasm {
-                module,
-                first_index,
+                types,
+                first_defined,
                 ..
-            } => module.function_type_id(first_index + offset),
+            } => types[(first_defined + offset) as usize],
         })
     }
 
@@ -180,12 +186,14 @@ impl FuncSpace {
                 RunKind::Host(hosts) => hosts.iter().for_each(|host| f(host.type_id, None)),
                 RunKind::Wasm {
                     instance,
-                    module,
-                    first_index,
+                    types,
+                    first_defined,
                     count,
+                    ..
                 } => {
-                    for index in *first_index..first_index + count {
-                        f(module.function_type_id(index), Some(*instance));
+                    let start = *first_defined as usize;
+                    for type_id in &types[start..start + *count as usize] {
+                        f(*type_id, Some(*instance));
                     }
                 }
             }
@@ -281,16 +289,14 @@ mod tests {
         let registry = TypeRegistry::default();
         let module = module(&registry);
         let mut space = FuncSpace::default();
-        let first = space
-            .push_wasm(InstanceId(0), &module, 1, WASM_IDS_END - 2)
-            .unwrap();
-        assert_eq!(first, FuncId(0));
-        assert_eq!(space.push_wasm(InstanceId(1), &module, 1, 3), None);
+        // As if instances had taken all but two of their ids (reserving them for real
+        // would take hundreds of millions of runs).
+        space.len = WASM_IDS_END - 2;
+        assert_eq!(space.push_wasm(InstanceId(0), &module, 1, 3), None);
         // A refused reservation changes nothing.
         assert_eq!(space.len(), WASM_IDS_END as usize - 2);
-        assert!(space.get(FuncId(WASM_IDS_END - 2)).is_none());
         assert_eq!(
-            space.push_wasm(InstanceId(1), &module, 1, 2),
+            space.push_wasm(InstanceId(1), &module, 2, 2),
             Some(FuncId(WASM_IDS_END - 2))
         );
         assert_eq!(space.push_wasm(InstanceId(2), &module, 1, 1), None);
@@ -302,7 +308,26 @@ mod tests {
         ));
         assert_eq!(
             wasm(space.get(FuncId(WASM_IDS_END - 1))),
-            Some((InstanceId(1), 2, module.function_type_id(2)))
+            Some((InstanceId(1), 3, module.function_type_id(3)))
+        );
+        // Up to `u32::MAX - 1` ids in all.
+        space.len = u32::MAX - 2;
+        assert_eq!(space.push_host(host(&module)), Some(FuncId(u32::MAX - 2)));
+        assert_eq!(space.push_host(host(&module)), None);
+    }
+
+    #[test]
+    fn runs_hold_defined_functions_only() {
+        let registry = TypeRegistry::default();
+        let module = module(&registry);
+        let mut space = FuncSpace::default();
+        // Function 0 is the import; there are three defined functions.
+        assert_eq!(space.push_wasm(InstanceId(0), &module, 0, 1), None);
+        assert_eq!(space.push_wasm(InstanceId(0), &module, 2, 3), None);
+        assert_eq!(space.len(), 0);
+        assert_eq!(
+            space.push_wasm(InstanceId(0), &module, 3, 1),
+            Some(FuncId(0))
         );
     }
 }

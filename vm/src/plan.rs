@@ -50,7 +50,7 @@ pub type TableTemplates = Box<[Option<Arc<[u64]>>]>;
 #[derive(Debug)]
 pub struct InstancePlan {
     /// The signature id of each defined function.
-    pub defined_func_types: Box<[TypeId]>,
+    pub defined_func_types: Arc<[TypeId]>,
     /// The constant offset of each active data segment, `None` for passive segments and
     /// offsets that read globals.
     pub data_offsets: Box<[Option<u64>]>,
@@ -85,7 +85,7 @@ pub const TABLE_TEMPLATE_MAX_ELEMENTS: u64 = 1 << 20;
 
 impl InstancePlan {
     /// The plan of `info`, whose defined functions have signature ids `defined_func_types`.
-    pub fn new(info: &ModuleInfo, defined_func_types: Box<[TypeId]>) -> InstancePlan {
+    pub fn new(info: &ModuleInfo, defined_func_types: Arc<[TypeId]>) -> InstancePlan {
         let data_offsets: Box<[Option<u64>]> = info
             .data
             .iter()
@@ -270,7 +270,7 @@ mod tests {
         let bytes = wat::parse_str(text).unwrap();
         let info = kestrel_parser::parse(bytes, &Features::default()).unwrap();
         let module = crate::RuntimeModule::new(Arc::new(info), &TypeRegistry::default());
-        InstancePlan::new(&module.info, Box::default())
+        InstancePlan::new(&module.info, Arc::from(Vec::new()))
     }
 
     #[test]

@@ -873,10 +873,15 @@ impl StoreOpaque {
     /// materialises its lazy tables (once; see the module docs): O(functions and table
     /// elements in the store), paid once per store that runs compiled code instead of at
     /// every instantiation.
+    #[inline]
     pub fn prepare_for_compiled_code(&mut self) {
-        if self.func_refs_live {
-            return;
+        if !self.func_refs_live {
+            self.build_compiled_code_view();
         }
+    }
+
+    #[cold]
+    fn build_compiled_code_view(&mut self) {
         self.func_refs_live = true;
         let mut func_refs = Vec::with_capacity(self.funcs.len());
         let instances = &self.instances;
@@ -1038,7 +1043,7 @@ impl StoreOpaque {
             }
         };
         let Some(id) = id else {
-            panic!("the store has no function ids left");
+            panic!("no function id: the store has none left, or the function is not a defined one");
         };
         if self.func_refs_live {
             // Compiled code is attached by the tiers.
