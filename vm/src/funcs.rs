@@ -288,10 +288,12 @@ mod tests {
     fn instances_leave_the_upper_ids_to_host_functions() {
         let registry = TypeRegistry::default();
         let module = module(&registry);
-        let mut space = FuncSpace::default();
         // As if instances had taken all but two of their ids (reserving them for real
         // would take hundreds of millions of runs).
-        space.len = WASM_IDS_END - 2;
+        let mut space = FuncSpace {
+            runs: Vec::new(),
+            len: WASM_IDS_END - 2,
+        };
         assert_eq!(space.push_wasm(InstanceId(0), &module, 1, 3), None);
         // A refused reservation changes nothing.
         assert_eq!(space.len(), WASM_IDS_END as usize - 2);
