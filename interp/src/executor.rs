@@ -137,13 +137,10 @@ pub fn call(
     values: &mut [u64],
 ) -> Result<(), Trap> {
     let (instance, index) = match store.func(func) {
-        FuncEntity::Host(host) => {
-            let host = host.clone();
-            return host.call(store, data, None, values);
-        }
+        FuncEntity::Host(host) => return host.call(store, data, None, values),
         FuncEntity::Wasm {
             instance, index, ..
-        } => (*instance, *index),
+        } => (instance, index),
     };
     if store.reentrancy >= store.stack_limits.max_reentrancy {
         return Err(Trap::code(TrapCode::StackOverflow));
@@ -417,7 +414,7 @@ fn enter_loop(
 fn wants_native(store: &mut StoreOpaque, tiering: &Option<Tiering>, callee: FuncId) -> bool {
     let FuncEntity::Wasm {
         instance, index, ..
-    } = *store.func(callee)
+    } = store.func(callee)
     else {
         return false;
     };
@@ -451,7 +448,7 @@ fn call_native(
     // per call).
     let FuncEntity::Wasm {
         instance, index, ..
-    } = *store.func(callee)
+    } = store.func(callee)
     else {
         unreachable!("only Wasm functions have compiled code")
     };
@@ -941,7 +938,7 @@ fn run<const TIERING: bool>(
                         // SAFETY: `frame.module` is live (module invariants).
                         let module = unsafe { &*frame.module };
                         let callee = if function < module.info.num_imported_functions {
-                            instance_entity!().funcs[function as usize]
+                            instance_entity!().funcs.get(function)
                         } else if TIERING
                             && tiering_entry(
                                 store,
@@ -953,7 +950,7 @@ fn run<const TIERING: bool>(
                                 function,
                             )
                         {
-                            native_call!(instance_entity!().funcs[function as usize], args);
+                            native_call!(instance_entity!().funcs.get(function), args);
                             continue;
                         } else {
                             // Calls within the instance skip the store's function table.
@@ -1005,7 +1002,7 @@ fn run<const TIERING: bool>(
                         let Some(callee) = decode_func_ref(element) else {
                             trap!(TrapCode::IndirectCallToNull);
                         };
-                        if store.func(callee).type_id() != expected {
+                        if store.func_type_id(callee) != expected {
                             trap!(TrapCode::BadSignature);
                         }
                         call_other!(callee, args);
@@ -1198,7 +1195,7 @@ fn run<const TIERING: bool>(
                     }
                     Op::ElemDrop { segment } => store.elem_drop(frame.instance, segment),
                     Op::RefFunc { dst, function } => {
-                        let id = instance_entity!().funcs[function as usize];
+                        let id = instance_entity!().funcs.get(function);
                         set!(dst, encode_func_ref(Some(id)));
                     }
                     Op::RefIsNull { dst, src } => set!(dst, (get!(src) == 0) as u64),
@@ -1227,7 +1224,7 @@ fn call_function(
     value_limit: usize,
 ) -> Result<Option<Frame>, Trap> {
     let args_start = frame.base + args.0 as usize;
-    match store.func(callee).clone() {
+    match store.func(callee) {
         FuncEntity::Host(host) => {
             let count = slot_count(host.ty.params()).max(slot_count(host.ty.results()));
             let saved_depth = store.call_depth;

@@ -43,7 +43,7 @@ impl Instance {
     /// Calls `export`; `results` gives the result shapes (`V::S(0)` or `V::V(0)`).
     fn call(&mut self, export: &str, args: &[V], results: &[V]) -> Result<Vec<V>, Trap> {
         let index = self.info.export(export).unwrap().index;
-        let func = self.store.instance(self.instance).funcs[index as usize];
+        let func = self.store.instance(self.instance).funcs.get(index);
         let mut values: Vec<u64> = args
             .iter()
             .flat_map(|arg| match arg {

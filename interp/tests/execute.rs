@@ -19,7 +19,7 @@ fn run(
     let mut store = StoreOpaque::new(registry, MemoryConfig::default(), StackLimits::default());
     let instance = instantiate(&mut store, &module, &[]).unwrap();
     let index = info.export(export).unwrap().index;
-    let func = store.instance(instance).funcs[index as usize];
+    let func = store.instance(instance).funcs.get(index);
     let mut values = vec![0u64; args.len().max(results)];
     values[..args.len()].copy_from_slice(args);
     kestrel_interp::call(&mut store, &mut (), func, &mut values)?;

@@ -6,9 +6,11 @@
 //!   host in parallel, and links them into executable memory ([`compiler`],
 //!   [`code_memory`]). The code is stored in the module's `TierSlots::compiler` slot and
 //!   shared by every instance in every store.
-//! - [`link_instance`] records, in the store, where each function of a new instance of a
+//! - [`link_instance`] records, in the store, where each function of an instance of a
 //!   compiled module starts (`VMFuncRef::native_call`), so that calls through imports and
-//!   tables reach native code directly.
+//!   tables reach native code directly. The embedding layer links an instance when a call
+//!   first reaches its compiled code (until then such calls take the runtime path), so
+//!   instantiation does no per-function work.
 //! - [`call`] enters compiled code from the host ([`runtime`]).
 //!
 //! # Machine model
@@ -192,9 +194,10 @@ pub fn link_instance(store: &mut StoreOpaque, instance: InstanceId) {
         return;
     }
     let info = &module.info;
-    let funcs = entity.funcs[info.num_imported_functions as usize..].to_vec();
-    for (defined, id) in funcs.into_iter().enumerate() {
-        let index = info.num_imported_functions + defined as u32;
+    let first = entity.funcs.first_defined;
+    for defined in 0..info.function_bodies.len() as u32 {
+        let index = info.num_imported_functions + defined;
+        let id = kestrel_vm::FuncId(first.0 + defined);
         if let Some(compiled) = compiler::CompiledModule::containing(&module, index) {
             store.set_native_call(id, compiled.function_address(info, index));
         }

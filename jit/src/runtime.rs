@@ -89,13 +89,10 @@ pub fn call(
     hook: CallHook,
 ) -> Result<(), Trap> {
     let (instance, index) = match store.func(func) {
-        FuncEntity::Host(host) => {
-            let host = host.clone();
-            return host.call(store, data, None, values);
-        }
+        FuncEntity::Host(host) => return host.call(store, data, None, values),
         FuncEntity::Wasm {
             instance, index, ..
-        } => (*instance, *index),
+        } => (instance, index),
     };
     let instance_entity = store.instance(instance);
     let module = &*instance_entity.module;
@@ -510,10 +507,7 @@ pub(crate) unsafe extern "C" fn call_func(
         // suspended (module docs).
         let (store, data) = unsafe { (&mut *store, &mut *data) };
         match store.func(func) {
-            FuncEntity::Host(host) => {
-                let host = host.clone();
-                host.call(store, data, Some(instance), values)
-            }
+            FuncEntity::Host(host) => host.call(store, data, Some(instance), values),
             FuncEntity::Wasm { .. } => hook(store, data, func, values),
         }
     }));

@@ -62,7 +62,10 @@ impl Harness {
     }
 
     fn func(&self, instance: InstanceId, name: &str) -> FuncId {
-        self.store.instance(instance).funcs[self.export(instance, name) as usize]
+        self.store
+            .instance(instance)
+            .funcs
+            .get(self.export(instance, name))
     }
 
     fn call(&mut self, instance: InstanceId, name: &str, args: &[u64]) -> Result<Vec<u64>, Trap> {

@@ -81,7 +81,7 @@ impl Harness {
             .export(name)
             .unwrap_or_else(|| panic!("no export {name}"))
             .index;
-        self.store.instance(instance).funcs[index as usize]
+        self.store.instance(instance).funcs.get(index)
     }
 
     /// Calls export `name` with `args` already in raw slots; returns the results' slots.

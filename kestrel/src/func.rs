@@ -210,10 +210,10 @@ pub(crate) enum Signature {
 impl Signature {
     pub(crate) fn of(store: &StoreOpaque, id: FuncId) -> Signature {
         match store.func(id) {
-            FuncEntity::Host(host) => Signature::Host(host.clone()),
+            FuncEntity::Host(host) => Signature::Host(host),
             FuncEntity::Wasm {
                 instance, index, ..
-            } => Signature::Wasm(store.instance(*instance).module.clone(), *index),
+            } => Signature::Wasm(store.instance(instance).module.clone(), index),
         }
     }
 

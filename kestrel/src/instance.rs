@@ -124,7 +124,7 @@ impl Instance {
         Some(match export.kind {
             ExternKind::Func => Extern::Func(Func {
                 store,
-                id: instance.funcs[index],
+                id: instance.funcs.get(export.index),
             }),
             ExternKind::Table => Extern::Table(Table {
                 store,
@@ -159,10 +159,12 @@ pub(crate) fn instantiate<T: 'static>(
         .opaque
         .check_instantiation_limits(context.data, module.info())
         .map_err(Error::resource)?;
+    // No code is attached here: `tier.rs` links an instance's compiled code when a call
+    // first reaches one of its compiled functions, so instantiation does no per-function
+    // work whatever the strategy.
     let id = kestrel_vm::instantiate(context.opaque, module.runtime(), imports)?;
-    crate::tier::instantiated(context.opaque, id);
     if let Some(start) = module.info().start {
-        let func = context.opaque.instance(id).funcs[start as usize];
+        let func = context.opaque.instance(id).funcs.get(start);
         crate::tier::call_raw(context.opaque, context.data, func, &mut [])
             .map_err(|trap| Error::from_trap(context.opaque, trap))?;
     }

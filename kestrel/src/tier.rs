@@ -67,7 +67,7 @@ pub(crate) fn call_raw(
         FuncEntity::Wasm {
             instance, index, ..
         } => {
-            let module = &store.instance(*instance).module;
+            let module = &store.instance(instance).module;
             if store.tiering.is_some() {
                 // Tiered: compiled function by function, entered once switched.
                 module
@@ -113,7 +113,7 @@ fn call_from_compiled(
         },
     ) = (&store.tiering, store.func(func))
     {
-        let (hooks, instance, index) = (tiering.hooks.clone(), *instance, *index);
+        let (hooks, instance, index) = (tiering.hooks.clone(), instance, index);
         let module = &store.instance(instance).module;
         let defined = (index - module.info.num_imported_functions) as usize;
         if !module.tiers.is_native_ready(defined) {
@@ -134,12 +134,13 @@ fn call_from_compiled(
 const SYNCHRONOUS_TIER_UP_NESTING: u32 = 16;
 
 /// Attaches compiled code to the functions of `func`'s instance in this store if that has
-/// not happened yet (tiered mode compiles modules after they were instantiated).
+/// not happened yet: instantiation attaches none (it does no per-function work), and tiered
+/// mode compiles functions after their instances were made.
 fn ensure_linked(store: &mut StoreOpaque, func: FuncId) {
-    if !store.func_refs()[func.index()].native_call.is_null() {
+    if !store.native_call(func).is_null() {
         return;
     }
-    if let FuncEntity::Wasm { instance, .. } = *store.func(func) {
+    if let FuncEntity::Wasm { instance, .. } = store.func(func) {
         kestrel_jit::link_instance(store, instance);
     }
 }
@@ -170,11 +171,6 @@ pub(crate) fn prepare_module(config: &Config, module: &RuntimeModule) -> Result<
         Strategy::Interpreter | Strategy::Tiered => Ok(()),
         Strategy::Jit => kestrel_jit::compile(module).map_err(Error::unsupported),
     }
-}
-
-/// Attaches the tiers' code to a new instance's functions.
-pub(crate) fn instantiated(store: &mut StoreOpaque, instance: InstanceId) {
-    kestrel_jit::link_instance(store, instance);
 }
 
 /// The tiering state of a new store: `None` unless the strategy is tiered.
@@ -261,7 +257,7 @@ impl TierUp for TierUpHooks {
         state: &mut [u64],
     ) -> Result<(), Trap> {
         // The entry calls other functions through the store's `VMFuncRef`s.
-        let func = store.instance(instance).funcs[func_index as usize];
+        let func = store.instance(instance).funcs.get(func_index);
         ensure_linked(store, func);
         kestrel_jit::call_osr_entry(
             store,

@@ -314,3 +314,204 @@ fn instance_pre_is_shared_between_threads() {
         }
     });
 }
+
+// ----- functions and tables: ids reserved per instance, tables from per-module templates --
+
+/// Every strategy this host runs; tiered compiles at the second call, synchronously, so
+/// compiled code appears in a store after its instances were made.
+fn strategy_engines() -> Vec<(Strategy, Engine)> {
+    let mut strategies = vec![Strategy::Interpreter];
+    let mut jit = Config::new();
+    jit.strategy(Strategy::Jit);
+    if Engine::new(&jit).is_ok() {
+        strategies.push(Strategy::Jit);
+        strategies.push(Strategy::Tiered);
+    }
+    strategies
+        .into_iter()
+        .map(|strategy| {
+            let mut config = Config::new();
+            config.strategy(strategy);
+            if strategy == Strategy::Tiered {
+                config.tiering_thresholds(2, 3).tiering_in_background(false);
+            }
+            (strategy, Engine::new(&config).unwrap())
+        })
+        .collect()
+}
+
+/// A module whose table is filled by a segment of defined functions only (so it comes
+/// from the module's table template): slot `i + 1` holds `$f{i}`, which returns `100 + i`
+/// plus what it adds to the instance's own global `counter`.
+const TABLE_MODULE: &str = r#"(module
+  (import "host" "seven" (func $seven (result i32)))
+  (global $counter (mut i32) (i32.const 0))
+  (table (export "table") 6 funcref)
+  (type $t (func (result i32)))
+  (func $f0 (export "f0") (result i32) (global.set $counter (i32.add (global.get $counter) (i32.const 1))) (i32.const 100))
+  (func $f1 (export "f1") (result i32) (i32.const 101))
+  (func $f2 (export "f2") (result i32) (i32.const 102))
+  (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0)))
+  (func (export "counter") (result i32) (global.get $counter))
+  (func (export "seven") (result i32) (call $seven))
+  (elem (i32.const 1) $f0 $f1 $f2 $f0))"#;
+
+/// A module whose segments cannot be applied ahead of time (an imported function, an
+/// offset from a global), so instantiation writes them.
+const WRITTEN_TABLE_MODULE: &str = r#"(module
+  (import "host" "seven" (func $seven (result i32)))
+  (import "host" "base" (global $base i32))
+  (table (export "table") 6 funcref)
+  (type $t (func (result i32)))
+  (func $f0 (export "f0") (result i32) (i32.const 100))
+  (func $f1 (export "f1") (result i32) (i32.const 101))
+  (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0)))
+  (elem (global.get $base) $f1 $seven $f0))"#;
+
+fn table_linker(engine: &Engine) -> Linker<()> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap("host", "seven", || -> i32 { 7 }).unwrap();
+    linker
+}
+
+fn call_slot(store: &mut Store<()>, instance: Instance, slot: i32) -> Result<i32> {
+    instance
+        .get_typed_func::<i32, i32>(&mut *store, "call")?
+        .call(&mut *store, slot)
+}
+
+fn slot_func(store: &mut Store<()>, instance: Instance, slot: u64) -> Option<Func> {
+    let table = instance.get_table(&mut *store, "table").unwrap();
+    table.get(&*store, slot).unwrap().unwrap_func_ref()
+}
+
+#[test]
+fn table_slots_from_a_template_hold_the_instances_functions() {
+    for (strategy, engine) in strategy_engines() {
+        let module = Module::new(&engine, TABLE_MODULE).unwrap();
+        let pre = table_linker(&engine).instantiate_pre(&module).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = pre.instantiate(&mut store).unwrap();
+        for (slot, export) in [(1, "f0"), (2, "f1"), (3, "f2"), (4, "f0")] {
+            let exported = instance.get_func(&mut store, export).unwrap();
+            assert_eq!(
+                slot_func(&mut store, instance, slot),
+                Some(exported),
+                "{strategy:?}: slot {slot}"
+            );
+        }
+        assert_eq!(slot_func(&mut store, instance, 0), None, "{strategy:?}");
+        assert_eq!(slot_func(&mut store, instance, 5), None, "{strategy:?}");
+        // Called through the table, repeatedly (tiered code takes over at the second call).
+        for _ in 0..4 {
+            assert_eq!(call_slot(&mut store, instance, 1).unwrap(), 100);
+            assert_eq!(call_slot(&mut store, instance, 2).unwrap(), 101);
+            assert_eq!(call_slot(&mut store, instance, 3).unwrap(), 102);
+            assert_eq!(call_slot(&mut store, instance, 4).unwrap(), 100);
+        }
+        let error = call_slot(&mut store, instance, 0).unwrap_err();
+        assert!(
+            format!("{error}").contains("uninitialized element"),
+            "{strategy:?}: {error}"
+        );
+        // The import is the one function not in the instance's run of ids.
+        let seven = instance
+            .get_typed_func::<(), i32>(&mut store, "seven")
+            .unwrap();
+        assert_eq!(seven.call(&mut store, ()).unwrap(), 7);
+    }
+}
+
+#[test]
+fn table_slots_written_at_instantiation_hold_the_right_functions() {
+    for (strategy, engine) in strategy_engines() {
+        let module = Module::new(&engine, WRITTEN_TABLE_MODULE).unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker.func_wrap("host", "seven", || -> i32 { 7 }).unwrap();
+        let base = Global::new(
+            &mut store,
+            GlobalType {
+                content: ValType::I32,
+                mutable: false,
+            },
+            Val::I32(2),
+        )
+        .unwrap();
+        linker.define(&store, "host", "base", base).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let f0 = instance.get_func(&mut store, "f0").unwrap();
+        let f1 = instance.get_func(&mut store, "f1").unwrap();
+        assert_eq!(slot_func(&mut store, instance, 2), Some(f1), "{strategy:?}");
+        assert_eq!(slot_func(&mut store, instance, 4), Some(f0), "{strategy:?}");
+        for _ in 0..4 {
+            assert_eq!(call_slot(&mut store, instance, 2).unwrap(), 101);
+            assert_eq!(call_slot(&mut store, instance, 3).unwrap(), 7);
+            assert_eq!(call_slot(&mut store, instance, 4).unwrap(), 100);
+        }
+    }
+}
+
+#[test]
+fn instances_of_one_module_share_no_functions_or_table_contents() {
+    for (strategy, engine) in strategy_engines() {
+        let module = Module::new(&engine, TABLE_MODULE).unwrap();
+        let pre = table_linker(&engine).instantiate_pre(&module).unwrap();
+        let mut store = Store::new(&engine, ());
+        let first = pre.instantiate(&mut store).unwrap();
+        // Compiled code runs in the store before the second instance exists (tiered: from
+        // the second call on), so the second is made with the store's compiled-code view
+        // of functions already built.
+        for _ in 0..3 {
+            assert_eq!(call_slot(&mut store, first, 1).unwrap(), 100);
+        }
+        let second = pre.instantiate(&mut store).unwrap();
+        let first_f0 = first.get_func(&mut store, "f0").unwrap();
+        let second_f0 = second.get_func(&mut store, "f0").unwrap();
+        assert_ne!(first_f0, second_f0, "{strategy:?}");
+        assert_eq!(
+            slot_func(&mut store, first, 1),
+            Some(first_f0),
+            "{strategy:?}"
+        );
+        assert_eq!(
+            slot_func(&mut store, second, 1),
+            Some(second_f0),
+            "{strategy:?}"
+        );
+        // Each instance's table calls its own functions, which change its own global.
+        for _ in 0..3 {
+            assert_eq!(call_slot(&mut store, second, 4).unwrap(), 100);
+        }
+        let counter = |store: &mut Store<()>, instance: Instance| {
+            instance
+                .get_typed_func::<(), i32>(&mut *store, "counter")
+                .unwrap()
+                .call(&mut *store, ())
+                .unwrap()
+        };
+        assert_eq!(counter(&mut store, first), 3, "{strategy:?}");
+        assert_eq!(counter(&mut store, second), 3, "{strategy:?}");
+        // Writing one instance's table leaves the other's alone.
+        let table = first.get_table(&mut store, "table").unwrap();
+        let first_f2 = first.get_func(&mut store, "f2").unwrap();
+        table
+            .set(&mut store, 1, Val::FuncRef(Some(first_f2)))
+            .unwrap();
+        assert_eq!(call_slot(&mut store, first, 1).unwrap(), 102);
+        assert_eq!(call_slot(&mut store, second, 1).unwrap(), 100);
+        assert_eq!(
+            slot_func(&mut store, second, 1),
+            Some(second_f0),
+            "{strategy:?}"
+        );
+        assert_eq!(counter(&mut store, first), 3, "{strategy:?}");
+        assert_eq!(counter(&mut store, second), 4, "{strategy:?}");
+        // A third instance in a fresh store gets the same ids as the first did, and its
+        // own table.
+        let mut other = Store::new(&engine, ());
+        let third = pre.instantiate(&mut other).unwrap();
+        assert_eq!(call_slot(&mut other, third, 1).unwrap(), 100);
+        assert_eq!(call_slot(&mut store, first, 1).unwrap(), 102);
+    }
+}

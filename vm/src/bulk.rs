@@ -118,7 +118,7 @@ impl StoreOpaque {
                 .copy_within(destination, source, len);
         }
         let range = bounds(source, len, self.table(source_id).size())?;
-        let values = self.table(source_id).elements()[range].to_vec();
+        let values = self.table(source_id).read(range);
         self.table_mut(destination_id).write(destination, &values)
     }
 

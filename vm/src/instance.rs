@@ -1,6 +1,14 @@
 //! Instantiation: import matching, entity allocation, constant expressions, and segment
 //! initialisation.
 //!
+//! Per-function and per-element work is avoided: the defined functions get one run of
+//! store ids, reserved in O(1) (see [`crate::funcs`]); when the module's table templates
+//! hold its element segments, its tables are made lazily from them (see
+//! [`crate::table`]) and no segment is written; otherwise function-index segments are
+//! written straight into their table (one add per element from the module's element
+//! template, or one id lookup per element). Copy-on-write memory images and the other
+//! per-module facts come from the module's [`crate::plan::InstancePlan`].
+//!
 //! The start function is not run here: running code is a tier's job, so the embedding
 //! layer calls it once [`instantiate`] returns.
 //!
@@ -64,7 +72,7 @@ pub fn instantiate(
             imports.len()
         )));
     }
-    let mut funcs = Vec::with_capacity(info.functions.len());
+    let mut funcs = Vec::with_capacity(info.num_imported_functions as usize);
     let mut tables = Vec::with_capacity(info.tables.len());
     let mut memories = Vec::with_capacity(info.memories.len());
     let mut globals = Vec::with_capacity(info.globals.len());
@@ -79,7 +87,7 @@ pub fn instantiate(
         match (import.kind, *provided) {
             (ImportKind::Func(type_index), Extern::Func(id)) => {
                 let expected = module.type_ids[type_index as usize];
-                if store.func(id).type_id() != expected {
+                if store.func_type_id(id) != expected {
                     return Err(mismatch(format!(
                         "expected {}, found {}",
                         info.types[type_index as usize],
@@ -150,12 +158,15 @@ pub fn instantiate(
 
     let plan = module.plan();
     let instance_id = InstanceId(store.instances.len() as u32);
-    let first_defined = store.push_wasm_funcs(
-        instance_id,
-        info.num_imported_functions,
-        &plan.defined_func_types,
-    );
-    funcs.extend((0..plan.defined_func_types.len() as u32).map(|i| FuncId(first_defined.0 + i)));
+    let Some(first_defined) = store.push_wasm_funcs(instance_id, module) else {
+        return Err(InstantiationError::Resource(
+            "too many functions in the store".into(),
+        ));
+    };
+    let funcs = InstanceFuncs {
+        imported: funcs.into(),
+        first_defined,
+    };
     // Copy-on-write images replace the data segments only when all of them are in images.
     let use_images = store.memory_config.memory_init_cow && plan.data_in_images;
     for (defined, ty) in info.memories[info.num_imported_memories as usize..]
@@ -175,31 +186,27 @@ pub fn instantiate(
         let value = evaluate(store, &definition.init, &globals, &funcs);
         globals.push(store.push_global(GlobalEntity::new(definition.ty, value)));
     }
-    for definition in &info.table_definitions {
-        let initial = match &definition.init {
-            Some(expr) => evaluate(store, expr, &globals, &funcs) as u64,
-            None => 0,
-        };
-        let table = Table::new(definition.ty, initial).map_err(InstantiationError::Resource)?;
+    for (definition, template) in info.table_definitions.iter().zip(&plan.table_templates) {
+        let table = match template {
+            // The element segments, applied ahead of time (`plan.elements_in_templates`).
+            // Lazy: built from the template when first written (see `crate::table`).
+            Some(template) => Table::from_template(definition.ty, template, first_defined.0),
+            None => {
+                let initial = match &definition.init {
+                    Some(expr) => evaluate(store, expr, &globals, &funcs) as u64,
+                    None => 0,
+                };
+                Table::new(definition.ty, initial)
+            }
+        }
+        .map_err(InstantiationError::Resource)?;
         tables.push(store.push_table(table));
     }
 
     let global_cells: Box<[GlobalCell]> =
         globals.iter().map(|id| store.global(*id).cell()).collect();
-    let funcs: Box<[FuncId]> = funcs.into();
-    let context = InstanceContext::new(
-        store,
-        instance_id,
-        &funcs,
-        &memories,
-        &tables,
-        &global_cells,
-    );
-    store.set_funcs_vmctx(
-        first_defined,
-        plan.defined_func_types.len(),
-        context.vmctx_ptr(),
-    );
+    let context = InstanceContext::new(store, instance_id, &memories, &tables, &global_cells);
+    let vmctx = context.vmctx_ptr();
     store.instances.push(InstanceEntity {
         module: module.clone(),
         funcs,
@@ -211,6 +218,12 @@ pub fn instantiate(
         dropped_elements: vec![false; info.elements.len()].into(),
         context,
     });
+    store.finish_instance_funcs(
+        instance_id,
+        first_defined,
+        plan.defined_func_types.len(),
+        vmctx,
+    );
 
     initialize_segments(store, instance_id, use_images)?;
     Ok(instance_id)
@@ -225,15 +238,59 @@ fn initialize_segments(
 ) -> Result<(), InstantiationError> {
     let module = store.instance(instance_id).module.clone();
     let info = &module.info;
+    let plan = module.plan();
+    if plan.elements_in_templates {
+        // The tables were created with the segments applied, and none could trap.
+        store.instances[instance_id.index()]
+            .dropped_elements
+            .copy_from_slice(&plan.elements_dropped_after_init);
+    }
     for (segment_index, segment) in info.elements.iter().enumerate() {
+        if plan.elements_in_templates {
+            break;
+        }
         match &segment.mode {
             ElementMode::Passive => continue,
             ElementMode::Declared => {}
             ElementMode::Active { table, offset } => {
                 let offset = evaluate_in_instance(store, instance_id, offset) as u64;
-                let values = element_values(store, instance_id, &segment.items);
                 let table_id = store.instance(instance_id).tables[*table as usize];
-                if let Err(trap) = store.table_mut(table_id).write(offset, &values) {
+                let written = match (&segment.items, &plan.element_templates[segment_index]) {
+                    // The common case: the module's template, moved to this instance's
+                    // function ids (one add per element).
+                    (_, Some(template)) => {
+                        let base =
+                            u64::from(store.instances[instance_id.index()].funcs.first_defined.0)
+                                + 1;
+                        store.tables[table_id.index()].write_with(
+                            offset,
+                            template.len() as u64,
+                            |slots| {
+                                for (slot, defined) in slots.iter_mut().zip(template.iter()) {
+                                    *slot = defined + base;
+                                }
+                            },
+                        )
+                    }
+                    // Written in place: no vector of values.
+                    (ElementItems::Functions(indices), None) => {
+                        let funcs = &store.instances[instance_id.index()].funcs;
+                        store.tables[table_id.index()].write_with(
+                            offset,
+                            indices.len() as u64,
+                            |slots| {
+                                for (slot, index) in slots.iter_mut().zip(indices.iter()) {
+                                    *slot = encode_func_ref(Some(funcs.get(*index)));
+                                }
+                            },
+                        )
+                    }
+                    (items, None) => {
+                        let values = element_values(store, instance_id, items);
+                        store.table_mut(table_id).write(offset, &values)
+                    }
+                };
+                if let Err(trap) = written {
                     if data_in_images {
                         // The data segments must not appear written: they come after.
                         unapply_images(store, instance_id)?;
@@ -244,27 +301,31 @@ fn initialize_segments(
         }
         store.instances[instance_id.index()].dropped_elements[segment_index] = true;
     }
-    let plan = module.plan();
+    if data_in_images {
+        // Nothing to write and nothing can trap: every active segment is applied.
+        store.instances[instance_id.index()]
+            .dropped_data
+            .copy_from_slice(&plan.data_dropped_after_init);
+        return Ok(());
+    }
     for (segment_index, segment) in info.data.iter().enumerate() {
         let DataMode::Active { memory, offset } = &segment.mode else {
             continue;
         };
-        if !data_in_images {
-            let offset = match plan.data_offsets[segment_index] {
-                Some(offset) => offset as u128,
-                None => evaluate_in_instance(store, instance_id, offset),
-            };
-            let memory_id = store.instance(instance_id).memories[*memory as usize];
-            let memory = store.memory_mut(memory_id);
-            let offset = if memory.ty().memory64 {
-                offset as u64
-            } else {
-                offset as u32 as u64
-            };
-            memory
-                .write(offset, info.data_bytes(segment))
-                .map_err(InstantiationError::Trap)?;
-        }
+        let offset = match plan.data_offsets[segment_index] {
+            Some(offset) => offset as u128,
+            None => evaluate_in_instance(store, instance_id, offset),
+        };
+        let memory_id = store.instance(instance_id).memories[*memory as usize];
+        let memory = store.memory_mut(memory_id);
+        let offset = if memory.ty().memory64 {
+            offset as u64
+        } else {
+            offset as u32 as u64
+        };
+        memory
+            .write(offset, info.data_bytes(segment))
+            .map_err(InstantiationError::Trap)?;
         store.instances[instance_id.index()].dropped_data[segment_index] = true;
     }
     Ok(())
@@ -297,7 +358,7 @@ pub fn element_values(
     match items {
         ElementItems::Functions(indices) => indices
             .iter()
-            .map(|index| encode_func_ref(Some(instance.funcs[*index as usize])))
+            .map(|index| encode_func_ref(Some(instance.funcs.get(*index))))
             .collect(),
         ElementItems::Expressions(expressions) => expressions
             .iter()
@@ -316,14 +377,14 @@ pub fn evaluate(
     store: &StoreOpaque,
     expr: &ConstExpr,
     globals: &[GlobalId],
-    funcs: &[FuncId],
+    funcs: &InstanceFuncs,
 ) -> u128 {
     // The common case, a single instruction, needs no stack.
     match *expr.ops {
         [ConstOp::I32Const(value)] => return value as u32 as u128,
         [ConstOp::I64Const(value)] => return value as u64 as u128,
         [ConstOp::GlobalGet(index)] => return store.global(globals[index as usize]).bits(),
-        [ConstOp::RefFunc(index)] => return encode_func_ref(Some(funcs[index as usize])) as u128,
+        [ConstOp::RefFunc(index)] => return encode_func_ref(Some(funcs.get(index))) as u128,
         _ => {}
     }
     let mut stack: Vec<u128> = Vec::new();
@@ -340,9 +401,7 @@ pub fn evaluate(
             ConstOp::F64Const(bits) => stack.push(bits as u128),
             ConstOp::V128Const(bits) => stack.push(bits),
             ConstOp::RefNull(_) => stack.push(encode_extern_ref(None) as u128),
-            ConstOp::RefFunc(index) => {
-                stack.push(encode_func_ref(Some(funcs[index as usize])) as u128)
-            }
+            ConstOp::RefFunc(index) => stack.push(encode_func_ref(Some(funcs.get(index))) as u128),
             ConstOp::GlobalGet(index) => stack.push(store.global(globals[index as usize]).bits()),
             ConstOp::I32Add => binary(&mut stack, |a, b| (a as u32).wrapping_add(b as u32) as u64),
             ConstOp::I32Sub => binary(&mut stack, |a, b| (a as u32).wrapping_sub(b as u32) as u64),

@@ -9,6 +9,7 @@
 //! [`store::StoreOpaque::interpreter_stack`].
 
 pub mod bulk;
+pub mod funcs;
 pub mod instance;
 pub mod instrument;
 pub mod memory;

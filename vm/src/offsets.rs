@@ -27,6 +27,14 @@
 //! `memories`, `tables`, `globals` and `func_ids` never change after instantiation, so
 //! compiled code may treat their loads as read-only. `VMStoreContext::func_refs` moves when
 //! the store gains a function, so compiled code reloads it at every use.
+//!
+//! `func_refs` and `func_ids` are built lazily, per store: instantiation reserves an
+//! instance's function ids without creating anything per function, and the store builds
+//! both (one `VMFuncRef` per function of the store, one `func_ids` array per instance)
+//! the first time compiled code is about to run in it
+//! (`StoreOpaque::vm_store_context_ptr`, through which every entry into compiled code
+//! goes), then keeps them complete as functions and instances are added. Until then
+//! `func_refs_len` is 0 and `func_ids` is null, and no compiled code can observe either.
 
 use std::mem::offset_of;
 
@@ -57,7 +65,9 @@ impl VMGlobal {
 }
 
 /// A table's elements (the raw reference encoding of [`crate::value`]) and their number.
-/// Kept up to date by [`crate::Table`], boxed so its address never changes.
+/// Kept up to date by [`crate::Table`], boxed so its address never changes; valid for
+/// every table of a store once the store prepared for compiled code (tables made lazily
+/// from a template are built then, see [`crate::table`]).
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMTableDefinition {
@@ -114,8 +124,9 @@ pub struct VMContext {
     pub tables: *const *mut VMTableDefinition,
     /// `globals[i]` is the cell of global `i` (imports first): `InstanceEntity::global_cells`.
     pub globals: *const *mut VMGlobal,
-    /// `func_ids[i]` is the store index of function `i` (imports first):
-    /// `InstanceEntity::funcs`.
+    /// `func_ids[i]` is the store index of function `i` (imports first), i.e.
+    /// `InstanceEntity::funcs.get(i)`; null until the store prepares for compiled code
+    /// (see the module docs).
     pub func_ids: *const u32,
     /// The instance's [`InstanceId`](crate::InstanceId).
     pub instance: u32,

@@ -1,14 +1,24 @@
 //! The store: owner of every runtime entity, addressed by index.
 //!
-//! Functions, instances, memories, tables, globals and host references live in vectors of
-//! one [`StoreOpaque`] and are referred to by typed indices (`FuncId`, `InstanceId`, ...).
+//! Instances, memories, tables, globals and host references live in vectors of one
+//! [`StoreOpaque`] and are referred to by typed indices (`InstanceId`, `MemoryId`, ...).
+//! Functions are referred to by [`FuncId`] too, but an instance's defined functions are one
+//! run of ids reserved at once, with no per-function entity ([`crate::funcs`]).
 //! Entities are never freed before the store is: a table may hold a function of an instance
 //! whose instantiation failed halfway, and that reference must stay valid.
+//!
+//! What compiled code reads per function (`VMFuncRef`s, and each instance's array of
+//! function ids) and per table element (tables made from their module's template start
+//! lazy, see [`crate::table`]) is built only once compiled code is about to run in the
+//! store ([`StoreOpaque::vm_store_context_ptr`]) and kept up to date from then on: stores
+//! that only interpret never build the former, and instantiation does no per-function or
+//! per-element work in them.
 //!
 //! The store is untyped: the embedding API's `Store<T>` pairs it with the user's `T`, and
 //! host functions receive both as two disjoint borrows ([`HostContext`]), which is how a tier
 //! can call a host function while keeping no Rust reference into the store alive.
 
+use crate::funcs::FuncSpace;
 use crate::instrument::Instrumentation;
 use crate::memory::{LinearMemory, MemoryConfig};
 use crate::offsets::{
@@ -27,7 +37,7 @@ use std::sync::{Arc, OnceLock};
 macro_rules! entity_ids {
     ($( $(#[$doc:meta])* $name:ident, )*) => {$(
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(transparent)]
         pub struct $name(pub u32);
 
@@ -385,7 +395,9 @@ impl RuntimeModule {
 #[derive(Debug)]
 pub struct InstanceEntity {
     pub module: Arc<RuntimeModule>,
-    pub funcs: Box<[FuncId]>,
+    /// The functions: the imported ones listed, the defined ones as one run of ids (see
+    /// [`InstanceFuncs::get`]).
+    pub funcs: InstanceFuncs,
     pub tables: Box<[TableId]>,
     pub memories: Box<[MemoryId]>,
     pub globals: Box<[GlobalId]>,
@@ -399,6 +411,37 @@ pub struct InstanceEntity {
     pub context: InstanceContext,
 }
 
+/// The store ids of an instance's functions: function `i` of its module is
+/// `imported[i]` for an import, else `first_defined + (i - imported.len())`.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFuncs {
+    /// The functions provided for the module's function imports, in import order.
+    pub imported: Box<[FuncId]>,
+    /// The id of the first defined function; the others follow it.
+    pub first_defined: FuncId,
+}
+
+impl InstanceFuncs {
+    /// The store id of function `index` of the instance's module (which must be one of its
+    /// functions: validation bounds every index the tiers use).
+    #[inline]
+    pub fn get(&self, index: FuncIndex) -> FuncId {
+        match self.imported.get(index as usize) {
+            Some(id) => *id,
+            None => FuncId(self.first_defined.0 + (index - self.imported.len() as u32)),
+        }
+    }
+
+    /// Every function's id, in index order, for `total` functions.
+    pub fn to_vec(&self, total: usize) -> Vec<FuncId> {
+        let mut ids = Vec::with_capacity(total);
+        ids.extend_from_slice(&self.imported);
+        let defined = total.saturating_sub(self.imported.len()) as u32;
+        ids.extend((0..defined).map(|offset| FuncId(self.first_defined.0 + offset)));
+        ids
+    }
+}
+
 /// An instance's [`VMContext`] and the arrays it points to that the instance does not
 /// already hold. Every pointer in it stays valid as long as the store lives (see
 /// [`crate::offsets`]).
@@ -407,6 +450,9 @@ pub struct InstanceContext {
     vmctx: Box<VMContext>,
     _memories: Box<[*mut VMMemoryDefinition]>,
     _tables: Box<[*mut VMTableDefinition]>,
+    /// Every function's id, for compiled code (`VMContext::func_ids`); built only once
+    /// the store prepares for compiled code (see the module docs).
+    func_ids: Option<Box<[FuncId]>>,
 }
 
 // SAFETY: the context only holds addresses of data owned by the same store, which is used by
@@ -416,12 +462,12 @@ unsafe impl Send for InstanceContext {}
 unsafe impl Sync for InstanceContext {}
 
 impl InstanceContext {
-    /// The context of the instance `instance`, whose functions are `funcs` and globals'
-    /// cells `global_cells` (boxed slices the instance keeps for as long as it lives).
+    /// The context of the instance `instance`, whose globals' cells are `global_cells` (a
+    /// boxed slice the instance keeps for as long as it lives). `func_ids` is null until
+    /// [`InstanceContext::set_func_ids`].
     pub(crate) fn new(
         store: &mut StoreOpaque,
         instance: InstanceId,
-        funcs: &[FuncId],
         memories: &[MemoryId],
         tables: &[TableId],
         global_cells: &[GlobalCell],
@@ -435,18 +481,29 @@ impl InstanceContext {
             .map(|id| store.table_mut(*id).definition_ptr())
             .collect();
         let vmctx = Box::new(VMContext {
-            store: store.vm_store_context_ptr(),
+            store: &mut *store.vm_store,
             memories: memories.as_ptr(),
             tables: tables.as_ptr(),
             globals: global_cells.as_ptr().cast(),
-            func_ids: funcs.as_ptr().cast(),
+            func_ids: std::ptr::null(),
             instance: instance.0,
         });
         InstanceContext {
             vmctx,
             _memories: memories,
             _tables: tables,
+            func_ids: None,
         }
+    }
+
+    /// Gives compiled code the instance's function ids (every function, in index order).
+    fn set_func_ids(&mut self, ids: Box<[FuncId]>) {
+        self.vmctx.func_ids = ids.as_ptr().cast();
+        self.func_ids = Some(ids);
+    }
+
+    fn has_func_ids(&self) -> bool {
+        self.func_ids.is_some()
     }
 
     /// The context's address, stable for the life of the store.
@@ -487,7 +544,7 @@ pub struct StoreOpaque {
     pub registry: Arc<TypeRegistry>,
     pub memory_config: MemoryConfig,
     pub stack_limits: StackLimits,
-    pub funcs: Vec<FuncEntity>,
+    funcs: FuncSpace,
     pub instances: Vec<InstanceEntity>,
     pub memories: Vec<LinearMemory>,
     pub tables: Vec<Table>,
@@ -504,9 +561,13 @@ pub struct StoreOpaque {
     pub tiering: Option<Tiering>,
     /// Running calls that left the interpreter through on-stack replacement.
     pub on_stack_replacements: u64,
-    /// How compiled code calls each function, parallel to `funcs` (kept so by
-    /// [`StoreOpaque::push_func`]; `vm_store` points at it).
+    /// How compiled code calls each function, indexed by [`FuncId`]: empty until compiled
+    /// code is about to run (`func_refs_live`), then one per function, kept so as functions
+    /// are added; `vm_store` points at it.
     func_refs: Vec<VMFuncRef>,
+    /// `func_refs` and every instance's `func_ids` are built and kept up to date, and
+    /// every table is materialised (compiled code may run).
+    func_refs_live: bool,
     /// The store's state for compiled code; its address never changes.
     vm_store: Box<VMStoreContext>,
     /// The epoch counter `vm_store.epoch_counter` points at (the engine's, once set).
@@ -571,7 +632,7 @@ impl StoreOpaque {
             registry,
             memory_config,
             stack_limits,
-            funcs: Vec::new(),
+            funcs: FuncSpace::default(),
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -583,6 +644,7 @@ impl StoreOpaque {
             interpreter_stack: None,
             tiering: None,
             func_refs: Vec::new(),
+            func_refs_live: false,
             vm_store: Box::new(VMStoreContext {
                 stack_limit: usize::MAX,
                 func_refs: std::ptr::null(),
@@ -798,37 +860,136 @@ impl StoreOpaque {
         self.table_mut(id).grow(delta, init)
     }
 
-    /// The store's [`VMStoreContext`], at an address that never changes.
+    /// The store's [`VMStoreContext`], at an address that never changes, for compiled code
+    /// about to run: builds what compiled code reads per function (the `VMFuncRef`s and
+    /// each instance's function ids) if that has not happened yet, and keeps it up to date
+    /// from then on. Every entry into compiled code goes through here.
     pub fn vm_store_context_ptr(&mut self) -> *mut VMStoreContext {
+        self.prepare_for_compiled_code();
         &mut *self.vm_store
     }
 
-    /// How compiled code calls each function, indexed by [`FuncId`].
+    /// Builds the store's `VMFuncRef`s and its instances' function-id arrays, and
+    /// materialises its lazy tables (once; see the module docs): O(functions and table
+    /// elements in the store), paid once per store that runs compiled code instead of at
+    /// every instantiation.
+    #[inline]
+    pub fn prepare_for_compiled_code(&mut self) {
+        if !self.func_refs_live {
+            self.build_compiled_code_view();
+        }
+    }
+
+    #[cold]
+    fn build_compiled_code_view(&mut self) {
+        self.func_refs_live = true;
+        let mut func_refs = Vec::with_capacity(self.funcs.len());
+        let instances = &self.instances;
+        self.funcs.for_each(|type_id, instance| {
+            func_refs.push(VMFuncRef {
+                native_call: std::ptr::null(),
+                vmctx: instance
+                    .and_then(|id| instances.get(id.index()))
+                    .map_or(std::ptr::null_mut(), |entity| entity.context.vmctx_ptr()),
+                type_id: type_id.0,
+            });
+        });
+        self.func_refs = func_refs;
+        self.sync_func_refs();
+        for instance in 0..self.instances.len() {
+            self.build_func_ids(InstanceId(instance as u32));
+        }
+        // Compiled code reads tables through their `VMTableDefinition`s.
+        for table in &mut self.tables {
+            table.materialize();
+        }
+    }
+
+    /// Gives instance `id`'s compiled code its function-id array, once.
+    fn build_func_ids(&mut self, id: InstanceId) {
+        let entity = &mut self.instances[id.index()];
+        if entity.context.has_func_ids() {
+            return;
+        }
+        let total = entity.module.info.functions.len();
+        let ids = entity.funcs.to_vec(total).into_boxed_slice();
+        entity.context.set_func_ids(ids);
+    }
+
+    fn sync_func_refs(&mut self) {
+        self.vm_store.func_refs = self.func_refs.as_ptr();
+        self.vm_store.func_refs_len = self.func_refs.len();
+    }
+
+    /// How compiled code calls each function, indexed by [`FuncId`]; empty until the store
+    /// prepared for compiled code ([`StoreOpaque::prepare_for_compiled_code`]).
     pub fn func_refs(&self) -> &[VMFuncRef] {
         &self.func_refs
+    }
+
+    /// The native entry recorded for function `id` ([`StoreOpaque::set_native_call`]), or
+    /// null.
+    pub fn native_call(&self, id: FuncId) -> *const u8 {
+        self.func_refs
+            .get(id.index())
+            .map_or(std::ptr::null(), |func_ref| func_ref.native_call)
     }
 
     /// Attaches compiled code to function `id`: `native_call` must be an entry point with
     /// the compiled-code calling convention for the function's signature and instance, and
     /// stay valid for as long as the store lives (the tier keeps the code alive through the
-    /// instance's module).
+    /// instance's module). Prepares the store for compiled code first.
     pub fn set_native_call(&mut self, id: FuncId, native_call: *const u8) {
-        self.func_refs[id.index()].native_call = native_call;
+        self.prepare_for_compiled_code();
+        if let Some(func_ref) = self.func_refs.get_mut(id.index()) {
+            func_ref.native_call = native_call;
+        }
     }
 
-    /// Records the context of the instance of the `count` functions from `first` on.
-    pub(crate) fn set_funcs_vmctx(&mut self, first: FuncId, count: usize, vmctx: *mut VMContext) {
+    /// Records, once the store runs compiled code, the context of the new instance
+    /// `instance`, whose defined functions are the `count` from `first` on.
+    pub(crate) fn finish_instance_funcs(
+        &mut self,
+        instance: InstanceId,
+        first: FuncId,
+        count: usize,
+        vmctx: *mut VMContext,
+    ) {
+        if !self.func_refs_live {
+            return;
+        }
         for func_ref in &mut self.func_refs[first.index()..first.index() + count] {
             func_ref.vmctx = vmctx;
         }
+        self.build_func_ids(instance);
     }
 
     pub fn id(&self) -> StoreId {
         self.id
     }
 
-    pub fn func(&self, id: FuncId) -> &FuncEntity {
-        &self.funcs[id.index()]
+    /// What function `id` is. `id` must be a function of this store (the embedding layer
+    /// checks handles' stores; the tiers only meet ids the store handed out).
+    #[inline]
+    pub fn func(&self, id: FuncId) -> FuncEntity {
+        match self.funcs.get(id) {
+            Some(entity) => entity,
+            None => panic!("function {} is not in this store", id.0),
+        }
+    }
+
+    /// The signature id of function `id` (of this store, as for [`StoreOpaque::func`]).
+    #[inline]
+    pub fn func_type_id(&self, id: FuncId) -> TypeId {
+        match self.funcs.type_id(id) {
+            Some(type_id) => type_id,
+            None => panic!("function {} is not in this store", id.0),
+        }
+    }
+
+    /// How many functions the store has.
+    pub fn func_count(&self) -> usize {
+        self.funcs.len()
     }
 
     pub fn instance(&self, id: InstanceId) -> &InstanceEntity {
@@ -859,48 +1020,67 @@ impl StoreOpaque {
         &mut self.globals[id.index()]
     }
 
+    /// Adds a function. A [`FuncEntity::Wasm`] must name an existing instance (its
+    /// signature is the module's, whatever `type_id` says). Panics only when the store has
+    /// no function ids left: for host functions that takes 2^31 of them (see
+    /// [`crate::funcs`]).
     pub fn push_func(&mut self, func: FuncEntity) -> FuncId {
-        // Compiled code is attached by the tiers once the instance exists.
-        self.func_refs.push(VMFuncRef {
-            native_call: std::ptr::null(),
-            vmctx: std::ptr::null_mut(),
-            type_id: func.type_id().0,
-        });
-        self.vm_store.func_refs = self.func_refs.as_ptr();
-        self.vm_store.func_refs_len = self.func_refs.len();
-        self.funcs.push(func);
-        FuncId(self.funcs.len() as u32 - 1)
+        let (id, vmctx, type_id) = match func {
+            FuncEntity::Host(host) => {
+                let type_id = host.type_id;
+                (self.funcs.push_host(host), std::ptr::null_mut(), type_id)
+            }
+            FuncEntity::Wasm {
+                instance, index, ..
+            } => {
+                let entity = &self.instances[instance.index()];
+                let vmctx = entity.context.vmctx_ptr();
+                (
+                    self.funcs.push_wasm(instance, &entity.module, index, 1),
+                    vmctx,
+                    entity.module.function_type_id(index),
+                )
+            }
+        };
+        let Some(id) = id else {
+            panic!("no function id: the store has none left, or the function is not a defined one");
+        };
+        if self.func_refs_live {
+            // Compiled code is attached by the tiers.
+            self.func_refs.push(VMFuncRef {
+                native_call: std::ptr::null(),
+                vmctx,
+                type_id: type_id.0,
+            });
+            self.sync_func_refs();
+        }
+        id
     }
 
-    /// Adds the defined functions of instance `instance`, whose first defined function has
-    /// index `first_index` and whose signatures are `type_ids`; returns the first new id
-    /// (the others follow it).
+    /// Reserves the ids of the defined functions of instance `instance` (of `module`):
+    /// O(1) unless the store runs compiled code. Returns the first new id (the others
+    /// follow it), or `None` when the store has no ids left.
     pub fn push_wasm_funcs(
         &mut self,
         instance: InstanceId,
-        first_index: FuncIndex,
-        type_ids: &[TypeId],
-    ) -> FuncId {
-        let first = FuncId(self.funcs.len() as u32);
-        self.funcs.extend(
-            type_ids
-                .iter()
-                .enumerate()
-                .map(|(defined, type_id)| FuncEntity::Wasm {
-                    instance,
-                    index: first_index + defined as u32,
-                    type_id: *type_id,
-                }),
-        );
-        self.func_refs
-            .extend(type_ids.iter().map(|type_id| VMFuncRef {
+        module: &Arc<RuntimeModule>,
+    ) -> Option<FuncId> {
+        let info = &module.info;
+        let count = info.function_bodies.len() as u32;
+        let first = self
+            .funcs
+            .push_wasm(instance, module, info.num_imported_functions, count)?;
+        if self.func_refs_live {
+            let types = &module.plan().defined_func_types;
+            // The instance's context is recorded by `finish_instance_funcs`.
+            self.func_refs.extend(types.iter().map(|type_id| VMFuncRef {
                 native_call: std::ptr::null(),
                 vmctx: std::ptr::null_mut(),
                 type_id: type_id.0,
             }));
-        self.vm_store.func_refs = self.func_refs.as_ptr();
-        self.vm_store.func_refs_len = self.func_refs.len();
-        first
+            self.sync_func_refs();
+        }
+        Some(first)
     }
 
     pub fn push_memory(&mut self, memory: LinearMemory) -> MemoryId {
@@ -908,7 +1088,11 @@ impl StoreOpaque {
         MemoryId(self.memories.len() as u32 - 1)
     }
 
-    pub fn push_table(&mut self, table: Table) -> TableId {
+    pub fn push_table(&mut self, mut table: Table) -> TableId {
+        if self.func_refs_live {
+            // Compiled code may read it at once.
+            table.materialize();
+        }
         self.tables.push(table);
         TableId(self.tables.len() as u32 - 1)
     }
@@ -927,7 +1111,7 @@ impl StoreOpaque {
     pub fn func_type(&self, id: FuncId) -> Arc<FuncType> {
         match self.func(id) {
             FuncEntity::Host(host) => host.ty.clone(),
-            FuncEntity::Wasm { type_id, .. } => self.registry.get(*type_id),
+            FuncEntity::Wasm { type_id, .. } => self.registry.get(type_id),
         }
     }
 }
