@@ -121,8 +121,9 @@ pub(crate) struct CompiledModule {
     /// Code offset of each defined function from `first` on (parallel to
     /// `function_bodies[first..]`).
     functions: Box<[u32]>,
-    /// Code offset of the trampoline of each type index that a defined function has.
-    trampolines: HashMap<u32, u32>,
+    /// Code offset of the trampoline of each type index, or [`NO_TRAMPOLINE`] for types no
+    /// compiled function has: indexed directly on every call from the host.
+    trampolines: Box<[u32]>,
     /// Why a defined function could not be compiled (its code is then a stub).
     errors: Box<[Option<String>]>,
 }
@@ -175,7 +176,10 @@ impl CompiledModule {
         index: FuncIndex,
     ) -> Option<(*const u8, Trampoline)> {
         let type_index = info.functions[index as usize];
-        let offset = *self.trampolines.get(&type_index)?;
+        let offset = *self.trampolines.get(type_index as usize)?;
+        if offset == NO_TRAMPOLINE {
+            return None;
+        }
         let address = self.code.base().wrapping_add(offset as usize);
         // SAFETY: `offset` is the start of a trampoline compiled with the signature of
         // `Trampoline` (`abi::trampoline_signature`) in published, executable code.
@@ -476,14 +480,20 @@ fn compile_uncached(
             .iter()
             .map(|offset| *offset as u32)
             .collect(),
-        trampolines: type_indices
-            .iter()
-            .zip(&trampoline_offsets)
-            .map(|(type_index, offset)| (*type_index, *offset as u32))
-            .collect(),
+        trampolines: {
+            let mut by_type = vec![NO_TRAMPOLINE; info.types.len()].into_boxed_slice();
+            for (type_index, offset) in type_indices.iter().zip(&trampoline_offsets) {
+                by_type[*type_index as usize] = *offset as u32;
+            }
+            by_type
+        },
         errors: errors.into(),
     })
 }
+
+/// `CompiledModule::trampolines`' mark for a type without a trampoline (code offsets are
+/// below 4 GiB and trampolines are aligned, so no trampoline starts here).
+const NO_TRAMPOLINE: u32 = u32::MAX;
 
 /// Compiles `count` defined functions from defined index `first` on all cores; results in
 /// function order.
