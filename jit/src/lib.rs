@@ -117,7 +117,7 @@ mod signals {
     pub(crate) fn unregister(_: usize) {}
 }
 
-pub use runtime::{CallHook, HOST_STACK_RESERVE, call, call_osr_entry};
+pub use runtime::{CallHook, HOST_STACK_RESERVE, call, call_array, call_osr_entry};
 
 use kestrel_vm::{InstanceId, RuntimeModule, StoreOpaque};
 
@@ -199,7 +199,13 @@ pub fn link_instance(store: &mut StoreOpaque, instance: InstanceId) {
         let index = info.num_imported_functions + defined;
         let id = kestrel_vm::FuncId(first.0 + defined);
         if let Some(compiled) = compiler::CompiledModule::containing(&module, index) {
-            store.set_native_call(id, compiled.function_address(info, index));
+            let array_call = match compiled.error(info, index) {
+                None => compiled
+                    .entry(info, index)
+                    .map_or(std::ptr::null(), |(_, trampoline)| trampoline as *const u8),
+                Some(_) => std::ptr::null(),
+            };
+            store.set_native_call(id, compiled.function_address(info, index), array_call);
         }
     }
 }

@@ -23,7 +23,7 @@
 //!   closer than [`HOST_STACK_RESERVE`] to the end of the thread's stack, so the runtime and
 //!   host functions called from the deepest compiled frame still have room.
 
-use crate::abi::Status;
+use crate::abi::{Status, Trampoline};
 use crate::compiler::CompiledModule;
 use kestrel_vm::offsets::VMContext;
 use kestrel_vm::value::slot_count;
@@ -116,6 +116,37 @@ pub fn call(
     // context; `values` is long enough (checked above).
     enter(store, data, hook, || unsafe {
         trampoline(code, vmctx, values)
+    })
+}
+
+/// Calls a compiled function through the entry its store's `VMFuncRef` records
+/// (`StoreOpaque::array_call`): the host → Wasm fast path, which skips the lookups of
+/// [`call`]; traps, stack limits and re-entrancy are handled the same way.
+///
+/// # Safety
+///
+/// `array_call`, `native_call` and `vmctx` must be the values `StoreOpaque::array_call`
+/// returned for a function of `store`, and `values` must hold at least the slots of the
+/// function's parameters and of its results, the parameters type-checked against its
+/// signature (the embedding layer guarantees both).
+pub unsafe fn call_array(
+    store: &mut StoreOpaque,
+    data: &mut dyn Any,
+    array_call: *const u8,
+    native_call: *const u8,
+    vmctx: *mut VMContext,
+    values: &mut [u64],
+    hook: CallHook,
+) -> Result<(), Trap> {
+    // SAFETY: a non-null `array_call` is a trampoline compiled with the `Trampoline`
+    // signature (`jit::link_instance` records only those).
+    let trampoline = unsafe { std::mem::transmute::<*const u8, Trampoline>(array_call) };
+    let values = values.as_mut_ptr();
+    // SAFETY: the caller passes the entry, trampoline and context the store recorded for
+    // one function (its module's code is kept alive by the store) and a values buffer
+    // that fits its type.
+    enter(store, data, hook, || unsafe {
+        trampoline(native_call, vmctx, values)
     })
 }
 

@@ -63,6 +63,23 @@ pub(crate) fn call_raw(
     func: FuncId,
     values: &mut [u64],
 ) -> Result<(), Trap> {
+    // Fast path: a function this store has linked to compiled code (every strategy that
+    // links records the entry only once the function may run natively).
+    if let Some((array_call, native_call, vmctx)) = store.array_call(func) {
+        // SAFETY: the three values come from the store's record for `func`, and the caller
+        // sized and type-checked `values` for `func` (this function's contract).
+        return unsafe {
+            kestrel_jit::call_array(
+                store,
+                data,
+                array_call,
+                native_call,
+                vmctx,
+                values,
+                call_from_compiled,
+            )
+        };
+    }
     let compiled = match store.func(func) {
         FuncEntity::Wasm {
             instance, index, ..

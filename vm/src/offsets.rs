@@ -11,7 +11,7 @@
 //! VMContext (one per instance, InstanceEntity::context)
 //!   store ──────▶ VMStoreContext (one per store, StoreOpaque::vm_store)
 //!   │               stack_limit          lowest stack address compiled code may use
-//!   │               func_refs[FuncId] ─▶ VMFuncRef { native_call, vmctx, type_id }
+//!   │               func_refs[FuncId] ─▶ VMFuncRef { native_call, vmctx, type_id, array_call }
 //!   │               fuel                 fuel left (fuel metering, see `instrument`)
 //!   │               epoch_counter ─────▶ the engine's epoch (an AtomicU64)
 //!   │               epoch_deadline       the epoch at which Wasm is interrupted
@@ -88,6 +88,10 @@ pub struct VMFuncRef {
     pub vmctx: *mut VMContext,
     /// The function's signature ([`TypeId`](crate::TypeId)), checked by `call_indirect`.
     pub type_id: u32,
+    /// The array-call trampoline of the function's signature (how the host enters
+    /// `native_call` with a buffer of values), or null: set with `native_call` when the
+    /// function compiled without error. Read only by the runtime, never by compiled code.
+    pub array_call: *const u8,
 }
 
 /// The per-store state compiled code reads. Owned by the store (boxed, stable address).
@@ -200,7 +204,7 @@ mod tests {
         assert_eq!(offset::FUNC_REF_NATIVE_CALL, 0);
         assert_eq!(offset::FUNC_REF_VMCTX, 8);
         assert_eq!(offset::FUNC_REF_TYPE_ID, 16);
-        assert_eq!(offset::FUNC_REF_SIZE, 24);
+        assert_eq!(offset::FUNC_REF_SIZE, 32);
         assert_eq!(offset::STORE_STACK_LIMIT, 0);
         assert_eq!(offset::STORE_FUNC_REFS, 8);
         assert_eq!(offset::STORE_FUNC_REFS_LEN, 16);

@@ -888,6 +888,7 @@ impl StoreOpaque {
         self.funcs.for_each(|type_id, instance| {
             func_refs.push(VMFuncRef {
                 native_call: std::ptr::null(),
+                array_call: std::ptr::null(),
                 vmctx: instance
                     .and_then(|id| instances.get(id.index()))
                     .map_or(std::ptr::null_mut(), |entity| entity.context.vmctx_ptr()),
@@ -937,13 +938,29 @@ impl StoreOpaque {
 
     /// Attaches compiled code to function `id`: `native_call` must be an entry point with
     /// the compiled-code calling convention for the function's signature and instance, and
-    /// stay valid for as long as the store lives (the tier keeps the code alive through the
+    /// `array_call` null or the array-call trampoline of that signature; both must stay
+    /// valid for as long as the store lives (the tier keeps the code alive through the
     /// instance's module). Prepares the store for compiled code first.
-    pub fn set_native_call(&mut self, id: FuncId, native_call: *const u8) {
+    pub fn set_native_call(&mut self, id: FuncId, native_call: *const u8, array_call: *const u8) {
         self.prepare_for_compiled_code();
         if let Some(func_ref) = self.func_refs.get_mut(id.index()) {
             func_ref.native_call = native_call;
+            func_ref.array_call = array_call;
         }
+    }
+
+    /// How the host can enter function `id` directly: its array-call trampoline, native
+    /// entry and instance context, when all three are set (the function is compiled
+    /// without error and linked in this store). One bounds-checked load: the host → Wasm
+    /// fast path.
+    #[inline]
+    pub fn array_call(&self, id: FuncId) -> Option<(*const u8, *const u8, *mut VMContext)> {
+        let func_ref = self.func_refs.get(id.index())?;
+        (!func_ref.array_call.is_null() && !func_ref.vmctx.is_null()).then_some((
+            func_ref.array_call,
+            func_ref.native_call,
+            func_ref.vmctx,
+        ))
     }
 
     /// Records, once the store runs compiled code, the context of the new instance
@@ -1049,6 +1066,7 @@ impl StoreOpaque {
             // Compiled code is attached by the tiers.
             self.func_refs.push(VMFuncRef {
                 native_call: std::ptr::null(),
+                array_call: std::ptr::null(),
                 vmctx,
                 type_id: type_id.0,
             });
@@ -1075,6 +1093,7 @@ impl StoreOpaque {
             // The instance's context is recorded by `finish_instance_funcs`.
             self.func_refs.extend(types.iter().map(|type_id| VMFuncRef {
                 native_call: std::ptr::null(),
+                array_call: std::ptr::null(),
                 vmctx: std::ptr::null_mut(),
                 type_id: type_id.0,
             }));
