@@ -121,9 +121,12 @@ pub(crate) struct CompiledModule {
     /// Code offset of each defined function from `first` on (parallel to
     /// `function_bodies[first..]`).
     functions: Box<[u32]>,
-    /// Code offset of the trampoline of each type index, or [`NO_TRAMPOLINE`] for types no
-    /// compiled function has: indexed directly on every call from the host.
+    /// Code offset of the trampoline of each type index from `first_trampoline_type` on, or
+    /// [`NO_TRAMPOLINE`] for types no compiled function has: indexed directly on every call
+    /// from the host, and spanning only the compiled functions' types (one entry for a
+    /// function compiled alone).
     trampolines: Box<[u32]>,
+    first_trampoline_type: u32,
     /// Why a defined function could not be compiled (its code is then a stub).
     errors: Box<[Option<String>]>,
 }
@@ -176,7 +179,8 @@ impl CompiledModule {
         index: FuncIndex,
     ) -> Option<(*const u8, Trampoline)> {
         let type_index = info.functions[index as usize];
-        let offset = *self.trampolines.get(type_index as usize)?;
+        let slot = type_index.checked_sub(self.first_trampoline_type)?;
+        let offset = *self.trampolines.get(slot as usize)?;
         if offset == NO_TRAMPOLINE {
             return None;
         }
@@ -481,12 +485,18 @@ fn compile_uncached(
             .map(|offset| *offset as u32)
             .collect(),
         trampolines: {
-            let mut by_type = vec![NO_TRAMPOLINE; info.types.len()].into_boxed_slice();
+            // `type_indices` is sorted: the span runs from its first to its last.
+            let first = type_indices.first().copied().unwrap_or(0);
+            let span = type_indices
+                .last()
+                .map_or(0, |last| (last - first) as usize + 1);
+            let mut by_type = vec![NO_TRAMPOLINE; span].into_boxed_slice();
             for (type_index, offset) in type_indices.iter().zip(&trampoline_offsets) {
-                by_type[*type_index as usize] = *offset as u32;
+                by_type[(type_index - first) as usize] = *offset as u32;
             }
             by_type
         },
+        first_trampoline_type: type_indices.first().copied().unwrap_or(0),
         errors: errors.into(),
     })
 }
