@@ -97,4 +97,5 @@ pub const CALLS: &str = r#"
 pub const STARTUP_PROGRAMS: &[&str] =
     &["erc20", "coremark", "bz2", "pulldown-cmark", "spidermonkey"];
 
+pub mod execution;
 pub mod subjects;

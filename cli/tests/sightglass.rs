@@ -7,7 +7,8 @@
 //!
 //! The comparison is byte for byte, with one allowance: an expected file that does not end
 //! in a newline also matches output that adds one (`libsodium/default.stdout.expected` is
-//! `0` while its programs print `0\n`, under Wasmtime too).
+//! `0` while its programs print `0\n`, under Wasmtime too). The list of programs and the
+//! comparison are `kestrel_spec_tests::sightglass`'s, shared with the `execute` benchmarks.
 //!
 //! Every program runs, on the default engine (tiered): the slowest, `shootout-ed25519`,
 //! takes about 10 s (51 s on the interpreter alone).
@@ -16,6 +17,7 @@
 //! program's verdict and time are visible in `cargo test`'s output.
 
 use kestrel_spec_tests::corpus::Corpus;
+use kestrel_spec_tests::sightglass::{self, Program};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Mutex;
@@ -53,7 +55,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let programs = match programs(&root) {
+    let programs = match sightglass::programs(&root) {
         Ok(programs) => programs,
         Err(error) => {
             println!("error: cannot list `{}`: {error}", root.display());
@@ -77,11 +79,12 @@ fn main() -> ExitCode {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(name) = programs.get(index) else {
+                    let Some(program) = programs.get(index) else {
                         break;
                     };
+                    let name = &program.name;
                     let program_start = Instant::now();
-                    let verdict = judge(&root, name, &bench);
+                    let verdict = judge(program, &bench);
                     let mut out = std::io::stdout().lock();
                     use std::io::Write;
                     let _ = match &verdict {
@@ -114,39 +117,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every `.wasm` in the corpus's folders, as `folder/file.wasm`, sorted.
-fn programs(root: &Path) -> std::io::Result<Vec<String>> {
-    let mut programs = Vec::new();
-    for folder in std::fs::read_dir(root)? {
-        let folder = folder?.path();
-        if !folder.is_dir() {
-            continue;
-        }
-        for file in std::fs::read_dir(&folder)? {
-            let file = file?.path();
-            if file
-                .extension()
-                .is_some_and(|extension| extension == "wasm")
-            {
-                let relative = file.strip_prefix(root).unwrap_or(&file);
-                programs.push(relative.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    programs.sort();
-    Ok(programs)
-}
-
 fn kestrel() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kestrel"))
 }
 
-fn judge(root: &Path, name: &str, bench: &Path) -> Verdict {
-    let path = root.join(name);
-    let folder = path.parent().unwrap_or(root);
-    let file = path.file_name().unwrap_or_default();
+fn judge(program: &Program, bench: &Path) -> Verdict {
+    let file = program.path.file_name().unwrap_or_default();
     let output = kestrel()
-        .current_dir(folder)
+        .current_dir(&program.folder)
         .args(["run", "--dir", ".", "--preload"])
         .arg(format!("bench={}", bench.display()))
         .arg(file)
@@ -156,45 +134,15 @@ fn judge(root: &Path, name: &str, bench: &Path) -> Verdict {
         Ok(output) => output,
         Err(error) => return Verdict::Failed(format!("cannot start kestrel: {error}")),
     };
-    let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         return Verdict::Failed(format!(
             "exit status {:?}; stderr: {}",
             output.status.code(),
-            stderr.trim_end()
+            String::from_utf8_lossy(&output.stderr).trim_end()
         ));
     }
-    let stem = Path::new(file)
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy();
-    let mut problems = Vec::new();
-    for (stream, actual) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
-        let expected = [stem.as_ref(), "default"]
-            .iter()
-            .map(|prefix| folder.join(format!("{prefix}.{stream}.expected")))
-            .find(|candidate| candidate.is_file());
-        let Some(expected) = expected else { continue };
-        match std::fs::read(&expected) {
-            Ok(expected_bytes) if output_matches(&expected_bytes, actual) => {}
-            Ok(expected_bytes) => problems.push(format!(
-                "{stream} differs from `{}`:\n--- expected\n{}\n--- actual\n{}",
-                expected.display(),
-                String::from_utf8_lossy(&expected_bytes).trim_end(),
-                String::from_utf8_lossy(actual).trim_end()
-            )),
-            Err(error) => problems.push(format!("cannot read `{}`: {error}", expected.display())),
-        }
+    match program.check_output(&output.stdout, &output.stderr) {
+        Ok(()) => Verdict::Passed,
+        Err(problems) => Verdict::Failed(problems),
     }
-    if problems.is_empty() {
-        Verdict::Passed
-    } else {
-        Verdict::Failed(problems.join("\n"))
-    }
-}
-
-/// Whether `actual` is `expected`, or `expected` plus the final newline it lacks.
-fn output_matches(expected: &[u8], actual: &[u8]) -> bool {
-    expected == actual
-        || (!expected.ends_with(b"\n") && actual.strip_suffix(b"\n") == Some(expected))
 }

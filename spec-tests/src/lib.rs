@@ -2,6 +2,8 @@
 //!
 //! - [`corpus`] finds the external test data (spec suites, WASI tests, benchmarks).
 //! - [`spectest`] is the host module the scripts import.
+//! - [`sightglass`] lists the Sightglass programs and checks their output (for the CLI's
+//!   test and the `execute` benchmarks).
 //! - [`run_file`] runs one `.wast` script in a fresh store and reports every directive;
 //!   [`run_files`] runs many over a few threads. A panic in the engine fails its file and the
 //!   run goes on.
@@ -15,6 +17,7 @@
 
 pub mod corpus;
 mod script;
+pub mod sightglass;
 pub mod spectest;
 
 pub use script::{Outcome, messages_match};
