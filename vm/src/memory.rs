@@ -98,8 +98,21 @@ impl MemoryImage {
     /// to a whole number of host pages). Leading zero pages are left out of the mapping,
     /// and zero pages inside it are left as holes of the memfd.
     pub fn new(contents: &[u8]) -> Result<MemoryImage, MemoryError> {
+        MemoryImage::new_at(0, contents)
+    }
+
+    /// An image of a memory whose bytes from `start` on are `contents` and all others
+    /// zero: what a module whose data lies high in its memory (16 MiB up, for C programs
+    /// built with wasi-sdk) needs, without building and scanning the zeros below it.
+    /// `start` must be a whole number of host pages.
+    pub fn new_at(start: usize, contents: &[u8]) -> Result<MemoryImage, MemoryError> {
         use std::os::unix::fs::FileExt;
         let page = host_page_size();
+        if !start.is_multiple_of(page) {
+            return Err(MemoryError(format!(
+                "memory image start {start:#x} is not a whole number of host pages"
+            )));
+        }
         let error = |what: &str, error: rustix::io::Errno| {
             MemoryError(format!("cannot build a memory image ({what}): {error}"))
         };
@@ -107,11 +120,14 @@ impl MemoryImage {
             .iter()
             .position(|byte| *byte != 0)
             .unwrap_or(contents.len());
-        let offset = first / page * page;
+        let skipped = first / page * page;
         let end = round_up_to_host_page(contents.len() as u64)
             .ok_or_else(|| MemoryError("memory image too large".into()))?
             as usize;
-        let len = end.saturating_sub(offset);
+        let len = end.saturating_sub(skipped);
+        let offset = start
+            .checked_add(skipped)
+            .ok_or_else(|| MemoryError("memory image too large".into()))?;
         let fd = rustix::fs::memfd_create(
             "kestrel-memory-image",
             MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
@@ -119,7 +135,7 @@ impl MemoryImage {
         .map_err(|errno| error("memfd_create", errno))?;
         rustix::fs::ftruncate(&fd, len as u64).map_err(|errno| error("ftruncate", errno))?;
         let file = std::fs::File::from(fd);
-        for (index, chunk) in contents[offset.min(contents.len())..]
+        for (index, chunk) in contents[skipped.min(contents.len())..]
             .chunks(page)
             .enumerate()
         {
@@ -387,7 +403,7 @@ fn mapping_limit_hint(error: rustix::io::Errno) -> &'static str {
     }
 }
 
-fn host_page_size() -> usize {
+pub(crate) fn host_page_size() -> usize {
     rustix::param::page_size()
 }
 

@@ -208,7 +208,10 @@ fn build_images(
 ) -> Result<Option<MemoryImages>, MemoryError> {
     let imported = info.num_imported_memories as usize;
     let defined = &info.memories[imported..];
-    let mut contents: Vec<Vec<u8>> = vec![Vec::new(); defined.len()];
+    // Where each segment goes, and the span of each memory the segments cover: the image
+    // holds only that span (C programs put their data 16 MiB up, above the stack).
+    let mut placements: Vec<(usize, usize, &[u8])> = Vec::new();
+    let mut spans: Vec<Option<(usize, usize)>> = vec![None; defined.len()];
     let mut total = 0;
     for (segment, offset) in info.data.iter().zip(offsets) {
         let DataMode::Active { memory, .. } = segment.mode else {
@@ -234,26 +237,44 @@ fn build_images(
         let Some(end) = offset
             .checked_add(bytes.len() as u64)
             .filter(|end| *end <= initial)
+            .and_then(|end| usize::try_from(end).ok())
         else {
             return Ok(None);
         };
-        let image = &mut contents[defined_index];
-        if (image.len() as u64) < end {
-            image.resize(end as usize, 0);
+        let offset = offset as usize; // offset <= end, which fits
+        if !bytes.is_empty() {
+            let span = spans[defined_index].get_or_insert((offset, end));
+            *span = (span.0.min(offset), span.1.max(end));
+            placements.push((defined_index, offset, bytes));
+            total += bytes.len();
         }
-        image[offset as usize..end as usize].copy_from_slice(bytes);
-        total += bytes.len();
     }
     if total < IMAGE_MIN_DATA_BYTES {
         return Ok(None);
     }
+    let page = crate::memory::host_page_size();
+    let mut contents: Vec<(usize, Vec<u8>)> = spans
+        .iter()
+        .map(|span| match *span {
+            Some((low, high)) => {
+                let start = low / page * page;
+                (start, vec![0; high - start])
+            }
+            None => (0, Vec::new()),
+        })
+        .collect();
+    // In segment order: a later segment overwrites an earlier one where they overlap.
+    for (defined_index, offset, bytes) in placements {
+        let (start, image) = &mut contents[defined_index];
+        image[offset - *start..offset - *start + bytes.len()].copy_from_slice(bytes);
+    }
     contents
         .iter()
-        .map(|bytes| {
+        .map(|(start, bytes)| {
             if bytes.is_empty() {
                 Ok(None)
             } else {
-                MemoryImage::new(bytes).map(|image| Some(Arc::new(image)))
+                MemoryImage::new_at(*start, bytes).map(|image| Some(Arc::new(image)))
             }
         })
         .collect::<Result<_, _>>()
@@ -271,6 +292,45 @@ mod tests {
         let info = kestrel_parser::parse(bytes, &Features::default()).unwrap();
         let module = crate::RuntimeModule::new(Arc::new(info), &TypeRegistry::default());
         InstancePlan::new(&module.info, Arc::from(Vec::new()))
+    }
+
+    /// wasi-sdk puts a C program's data 16 MiB up; the image covers only the pages the
+    /// segments touch, and overlapping segments apply in order, as instantiation would.
+    #[test]
+    fn a_memory_image_covers_only_the_segments_and_applies_them_in_order() {
+        let plan = plan(
+            r#"(module
+                (memory 300)
+                (data (i32.const 16777216) "abcdef")
+                (data (i32.const 16777218) "XY")
+                (data (i32.const 16777220) "")
+                (data (i32.const 16790000) "\01"))"#,
+        );
+        assert!(plan.data_in_images);
+        let image = plan.memory_images[0].clone().expect("an image");
+        let page = crate::memory::host_page_size();
+        assert_eq!(image.offset(), 16777216 / page * page);
+        assert!(
+            image.len() <= 16790001 - image.offset() + page,
+            "{}",
+            image.len()
+        );
+        let ty = plan_memory_type(300);
+        let memory =
+            crate::LinearMemory::with_image(ty, &crate::MemoryConfig::default(), Some(&image))
+                .unwrap();
+        let data = memory.data();
+        assert_eq!(&data[16777216..16777222], b"abXYef");
+        assert_eq!(data[16790000], 1);
+        assert!(data[..16777216].iter().all(|byte| *byte == 0));
+        assert!(data[16777222..16790000].iter().all(|byte| *byte == 0));
+        assert!(data[16790001..].iter().all(|byte| *byte == 0));
+    }
+
+    fn plan_memory_type(pages: u64) -> kestrel_parser::MemoryType {
+        let bytes = wat::parse_str(format!("(module (memory {pages}))")).unwrap();
+        let info = kestrel_parser::parse(bytes, &Features::default()).unwrap();
+        info.memories[0]
     }
 
     #[test]
