@@ -51,13 +51,23 @@ pub fn parse(bytes: impl Into<Arc<[u8]>>, features: &Features) -> Result<ModuleI
     Ok(builder.finish())
 }
 
+/// The host's parallelism, asked once per process: `available_parallelism` reads the
+/// cgroup files on every call (about 10 µs, as long as validating a small module).
+fn host_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 fn validate_bodies(
     bytes: &[u8],
     bodies: Vec<(FuncToValidate<ValidatorResources>, std::ops::Range<usize>)>,
 ) -> Result<(), ParseError> {
     let code_bytes: usize = bodies.iter().map(|(_, range)| range.len()).sum();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads == 1 || code_bytes < PARALLEL_VALIDATION_MIN_CODE_BYTES {
+    if code_bytes < PARALLEL_VALIDATION_MIN_CODE_BYTES {
+        return validate_chunk(bytes, bodies);
+    }
+    let threads = host_threads();
+    if threads == 1 {
         return validate_chunk(bytes, bodies);
     }
     // Chunks of similar byte size, so one thread does not get all the big functions.
