@@ -53,6 +53,7 @@ use kestrel_vm::{
     Trap, TrapCode,
 };
 use std::any::Any;
+use std::ptr::NonNull;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -136,8 +137,13 @@ pub fn call(
     func: FuncId,
     values: &mut [u64],
 ) -> Result<(), Trap> {
+    if let Some(host) = store.host_func(func) {
+        let host = NonNull::from(host);
+        // SAFETY: `host` is a host function of `store`, just looked up.
+        return unsafe { store.call_host(host, data, None, values) };
+    }
     let (instance, index) = match store.func(func) {
-        FuncEntity::Host(host) => return host.call(store, data, None, values),
+        FuncEntity::Host(_) => unreachable!("host functions were called above"),
         FuncEntity::Wasm {
             instance, index, ..
         } => (instance, index),
@@ -412,10 +418,8 @@ fn enter_loop(
 /// Tiering: whether a call to `callee` (reached through an import or a table) should run
 /// in compiled code; counts the entry of a Wasm callee.
 fn wants_native(store: &mut StoreOpaque, tiering: &Option<Tiering>, callee: FuncId) -> bool {
-    let FuncEntity::Wasm {
-        instance, index, ..
-    } = store.func(callee)
-    else {
+    // Not `store.func`, which would clone a host callee's `Arc` on every call.
+    let Some((instance, index)) = store.wasm_func(callee) else {
         return false;
     };
     let module = store.instance(instance).module.clone();
@@ -1224,21 +1228,27 @@ fn call_function(
     value_limit: usize,
 ) -> Result<Option<Frame>, Trap> {
     let args_start = frame.base + args.0 as usize;
-    match store.func(callee) {
-        FuncEntity::Host(host) => {
-            let count = slot_count(host.ty.params()).max(slot_count(host.ty.results()));
-            let saved_depth = store.call_depth;
-            store.call_depth += stacks.frames.len() as u32 + 1;
-            let caller = Some(frame.instance);
-            let result = host.call(
-                store,
+    if let Some(host) = store.host_func(callee) {
+        // Borrowed, not cloned: an `Arc` clone costs two atomic operations per call.
+        let count = host.slots();
+        let host = NonNull::from(host);
+        let saved_depth = store.call_depth;
+        store.call_depth += stacks.frames.len() as u32 + 1;
+        let caller = Some(frame.instance);
+        // SAFETY: `host` is a host function of `store`, just looked up.
+        let result = unsafe {
+            store.call_host(
+                host,
                 data,
                 caller,
                 &mut stacks.slots[args_start..args_start + count],
-            );
-            store.call_depth = saved_depth;
-            result.map(|()| None)
-        }
+            )
+        };
+        store.call_depth = saved_depth;
+        return result.map(|()| None);
+    }
+    match store.func(callee) {
+        FuncEntity::Host(_) => unreachable!("host functions were called above"),
         FuncEntity::Wasm {
             instance, index, ..
         } => {
