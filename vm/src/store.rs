@@ -123,6 +123,7 @@ impl HostFunc {
 
     /// Runs the function on `values` (parameters in, results out); its error becomes the
     /// trap that unwinds the Wasm call. The one way every tier calls a host function.
+    #[inline]
     pub fn call(
         &self,
         store: &mut StoreOpaque,
