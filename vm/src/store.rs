@@ -1228,3 +1228,59 @@ impl StoreOpaque {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_host_function() -> (StoreOpaque, FuncId) {
+        let registry = Arc::new(TypeRegistry::default());
+        let ty = Arc::new(FuncType::new(
+            [kestrel_parser::ValType::I32, kestrel_parser::ValType::V128],
+            [kestrel_parser::ValType::I64],
+        ));
+        let host = HostFunc::new(
+            ty.clone(),
+            registry.register(&ty),
+            Box::new(|context: HostContext<'_>, values: &mut [u64]| {
+                assert_eq!(context.caller, Some(InstanceId(7)));
+                values[0] = values[0] + values[1] + values[2];
+                Ok(())
+            }),
+        );
+        let mut store = StoreOpaque::new(registry, MemoryConfig::default(), StackLimits::default());
+        let id = store.push_func(FuncEntity::Host(Arc::new(host)));
+        (store, id)
+    }
+
+    #[test]
+    fn host_functions_are_borrowed_and_called_by_address() {
+        let (mut store, id) = store_with_host_function();
+        let host = store.host_func(id).expect("a host function");
+        // One `i32` and a `v128` in, one `i64` out: three slots.
+        assert_eq!(host.slots(), 3);
+        let host = NonNull::from(host);
+        assert!(store.wasm_func(id).is_none());
+        let mut values = [1, 2, 3];
+        // SAFETY: `host` is a host function of `store`.
+        unsafe { store.call_host(host, &mut (), Some(InstanceId(7)), &mut values) }.unwrap();
+        assert_eq!(values[0], 6);
+    }
+
+    #[test]
+    fn linked_host_functions_record_their_entry_and_address() {
+        let (mut store, id) = store_with_host_function();
+        let entry = 0x1234 as *const u8;
+        // Nothing to link before compiled code may run in the store.
+        assert!(store.link_host_call(id, entry).is_none());
+        store.prepare_for_compiled_code();
+        let host = store.link_host_call(id, entry).expect("a host function");
+        assert!(std::ptr::eq(host.as_ptr(), store.host_func(id).unwrap()));
+        let func_ref = store.func_refs()[id.index()];
+        assert_eq!(func_ref.array_call, entry);
+        assert_eq!(func_ref.vmctx.cast::<HostFunc>(), host.as_ptr());
+        assert!(func_ref.native_call.is_null());
+        // Its `array_call` is no host → Wasm trampoline.
+        assert!(store.array_call(id).is_none());
+    }
+}
