@@ -16,7 +16,10 @@
 //! - Libcalls are `extern "C"`; a panic must not unwind through compiled frames. Host
 //!   functions run under `catch_unwind`, the payload is parked in the activation, the
 //!   compiled frames return [`Status::Panic`], and [`call`] resumes the panic once back in
-//!   Rust.
+//!   Rust. The same holds for [`call_host`], the entry compiled code calls a linked host
+//!   function through (`VMFuncRef::array_call`, see [`crate::abi`]): a libcall reached by
+//!   an indirect call, whose first argument is the function itself. [`call_func`] links a
+//!   host function on its first call from compiled code.
 //! - The native stack: [`call`] sets `VMStoreContext::stack_limit`, which the prologue of
 //!   every compiled function checks (Cranelift's stack limit). The limit lies
 //!   [`StackLimits::max_wasm_stack`](kestrel_vm::StackLimits) below the entry, and never
