@@ -134,10 +134,14 @@ impl FuncSpace {
     /// The run holding `id` and `id`'s offset in it.
     #[inline]
     fn find(&self, id: FuncId) -> Option<(&Run, u32)> {
-        // The last run first: in most stores, the one instance's functions.
+        // The last run first: in most stores, the one instance's functions; then the first
+        // (which starts at 0): in most stores, the host functions a linker defined before
+        // the instances that import them.
         let last = self.runs.last()?;
         let run = if id.0 >= last.start {
             last
+        } else if id.0 < self.runs[0].len() {
+            &self.runs[0]
         } else {
             let after = self.runs.partition_point(|run| run.start <= id.0);
             self.runs.get(after.checked_sub(1)?)?
