@@ -103,6 +103,7 @@ pub struct HostFunc {
 }
 
 impl HostFunc {
+    /// A host function of type `ty` (registered as `type_id`) running `callback`.
     pub fn new(ty: Arc<FuncType>, type_id: TypeId, callback: Box<HostCallback>) -> HostFunc {
         let slots =
             crate::value::slot_count(ty.params()).max(crate::value::slot_count(ty.results()));
