@@ -584,7 +584,10 @@ pub(crate) unsafe extern "C" fn call_host(
     let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
     // SAFETY: compiled code passes the `vmctx` of a `VMFuncRef` whose `array_call` is this
     // entry, which `StoreOpaque::link_host_call` sets only with the address of one of the
-    // store's host functions: non-null, and a host function of the activation's store.
+    // store's host functions: non-null. That store is the activation's: compiled code
+    // reads `VMFuncRef`s only through its own `VMStoreContext`, and the innermost
+    // activation is the entry into the store whose code is running (an entry into another
+    // store from a host function is its own activation, gone by the time it returns).
     let host = unsafe { NonNull::new_unchecked(host.cast_mut()) };
     let (store, data) = (activation.store, activation.data);
     let result = catch_unwind(AssertUnwindSafe(|| {
