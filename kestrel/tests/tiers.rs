@@ -732,3 +732,58 @@ fn host_errors_traps_and_panics_cross_every_tier_unchanged() {
         );
     }
 }
+
+/// A host function of one store that calls into another store's compiled code, which calls
+/// its own host function: each call from compiled code reaches the host function of its own
+/// store, with that store's data, before and after both are linked.
+#[test]
+fn host_calls_nest_across_stores() {
+    use std::sync::{Arc, Mutex};
+    let wat = r#"(module
+      (import "host" "f" (func $f (param i32) (result i32)))
+      (func (export "run") (param i32) (result i32)
+        (i32.add (call $f (local.get 0)) (i32.const 1))))"#;
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let module = Module::new(&engine, wat).unwrap();
+
+        let mut inner_linker = Linker::new(&engine);
+        inner_linker
+            .func_wrap("host", "f", |mut caller: Caller<'_, u32>, x: i32| {
+                *caller.data_mut() += 1;
+                x * 10
+            })
+            .unwrap();
+        let mut inner_store = Store::new(&engine, 0u32);
+        let inner_instance = inner_linker.instantiate(&mut inner_store, &module).unwrap();
+        let inner_run = inner_instance
+            .get_typed_func::<i32, i32>(&mut inner_store, "run")
+            .unwrap();
+        let inner_store = Arc::new(Mutex::new(inner_store));
+
+        let mut outer_linker = Linker::new(&engine);
+        let shared = inner_store.clone();
+        outer_linker
+            .func_wrap("host", "f", move |mut caller: Caller<'_, u32>, x: i32| {
+                *caller.data_mut() += 1;
+                let mut inner = shared.lock().unwrap();
+                inner_run.call(&mut *inner, x).unwrap() * 2
+            })
+            .unwrap();
+        let mut outer_store = Store::new(&engine, 0u32);
+        let outer_instance = outer_linker.instantiate(&mut outer_store, &module).unwrap();
+        let outer_run = outer_instance
+            .get_typed_func::<i32, i32>(&mut outer_store, "run")
+            .unwrap();
+        for round in 1..=4 {
+            // inner: 3 * 10 + 1 = 31; outer: 31 * 2 + 1 = 63.
+            assert_eq!(
+                outer_run.call(&mut outer_store, 3).unwrap(),
+                63,
+                "{strategy:?}"
+            );
+            assert_eq!(*outer_store.data(), round, "{strategy:?}");
+            assert_eq!(*inner_store.lock().unwrap().data(), round, "{strategy:?}");
+        }
+    }
+}
