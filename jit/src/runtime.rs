@@ -30,9 +30,7 @@ use crate::abi::{HostCall, Status, Trampoline};
 use crate::compiler::CompiledModule;
 use kestrel_vm::offsets::VMContext;
 use kestrel_vm::value::slot_count;
-use kestrel_vm::{
-    FrameInfo, FuncEntity, FuncId, HostFunc, InstanceId, StoreOpaque, Trap, TrapCode,
-};
+use kestrel_vm::{FrameInfo, FuncId, HostFunc, InstanceId, StoreOpaque, Trap, TrapCode};
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -99,11 +97,8 @@ pub fn call(
         // SAFETY: `host` is a host function of `store`, just looked up.
         return unsafe { store.call_host(host, data, None, values) };
     }
-    let (instance, index) = match store.func(func) {
-        FuncEntity::Host(_) => unreachable!("host functions were called above"),
-        FuncEntity::Wasm {
-            instance, index, ..
-        } => (instance, index),
+    let Some((instance, index)) = store.wasm_func(func) else {
+        panic!("function {} is not in this store", func.0)
     };
     let instance_entity = store.instance(instance);
     let module = &*instance_entity.module;
@@ -558,7 +553,7 @@ pub(crate) unsafe extern "C" fn call_func(
             None => hook(store, data, func, values),
         }
     }));
-    host_call_status(activation, result)
+    call_status(activation, result)
 }
 
 /// [`call_host`] as the [`HostCall`] it is recorded as (checks the signature).
@@ -595,16 +590,13 @@ pub(crate) unsafe extern "C" fn call_host(
         // suspended (module docs), and `host` is one of the store's host functions (above).
         unsafe { (*store).call_host(host, &mut *data, Some(instance), values) }
     }));
-    host_call_status(activation, result)
+    call_status(activation, result)
 }
 
 /// The status a call made for compiled code returns: its error or panic is parked in the
 /// activation, for the compiled frames to unwind to [`call`].
 #[inline]
-fn host_call_status(
-    activation: &mut Activation,
-    result: std::thread::Result<Result<(), Trap>>,
-) -> u32 {
+fn call_status(activation: &mut Activation, result: std::thread::Result<Result<(), Trap>>) -> u32 {
     match result {
         Ok(Ok(())) => Status::Ok.encode(),
         Ok(Err(trap)) => {
