@@ -49,10 +49,11 @@ use kestrel_vm::offsets::VMMemoryDefinition;
 use kestrel_vm::simd;
 use kestrel_vm::value::{decode_func_ref, encode_func_ref, slot_count};
 use kestrel_vm::{
-    FrameInfo, FuncEntity, FuncId, GlobalCell, InstanceId, RuntimeModule, StoreOpaque, Tiering,
-    Trap, TrapCode,
+    FrameInfo, FuncId, GlobalCell, HostFunc, InstanceId, RuntimeModule, StoreOpaque, Tiering, Trap,
+    TrapCode,
 };
 use std::any::Any;
+use std::ptr::NonNull;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -136,11 +137,13 @@ pub fn call(
     func: FuncId,
     values: &mut [u64],
 ) -> Result<(), Trap> {
-    let (instance, index) = match store.func(func) {
-        FuncEntity::Host(host) => return host.call(store, data, None, values),
-        FuncEntity::Wasm {
-            instance, index, ..
-        } => (instance, index),
+    if let Some(host) = store.host_func(func) {
+        let host = NonNull::from(host);
+        // SAFETY: `host` is a host function of `store`, just looked up.
+        return unsafe { store.call_host(host, data, None, values) };
+    }
+    let Some((instance, index)) = store.wasm_func(func) else {
+        panic!("function {} is not in this store", func.0)
     };
     if store.reentrancy >= store.stack_limits.max_reentrancy {
         return Err(Trap::code(TrapCode::StackOverflow));
@@ -412,10 +415,8 @@ fn enter_loop(
 /// Tiering: whether a call to `callee` (reached through an import or a table) should run
 /// in compiled code; counts the entry of a Wasm callee.
 fn wants_native(store: &mut StoreOpaque, tiering: &Option<Tiering>, callee: FuncId) -> bool {
-    let FuncEntity::Wasm {
-        instance, index, ..
-    } = store.func(callee)
-    else {
+    // Not `store.func`, which would clone a host callee's `Arc` on every call.
+    let Some((instance, index)) = store.wasm_func(callee) else {
         return false;
     };
     let module = store.instance(instance).module.clone();
@@ -446,10 +447,7 @@ fn call_native(
     };
     // The callee's type from its module, not the engine's registry (a lock and an `Arc`
     // per call).
-    let FuncEntity::Wasm {
-        instance, index, ..
-    } = store.func(callee)
-    else {
+    let Some((instance, index)) = store.wasm_func(callee) else {
         unreachable!("only Wasm functions have compiled code")
     };
     let ty = store.instance(instance).module.info.function_type(index);
@@ -575,8 +573,6 @@ fn run<const TIERING: bool>(
             address as usize
         }};
     }
-    // Calls a host function, or switches to a Wasm function of any instance, through
-    // `call_function`.
     // Runs a Wasm function in compiled code (tiering); the trap's frames go on top of ours.
     macro_rules! native_call {
         ($callee:expr, $args:expr) => {{
@@ -632,27 +628,39 @@ fn run<const TIERING: bool>(
             }
         }};
     }
+    // Calls a function that is not a defined function of the current instance (reached
+    // through an import or a table): a host function through `call_host`, a Wasm
+    // function of any instance by switching to its frame (`enter_function`), or with
+    // tiering, compiled code.
     macro_rules! call_other {
         ($callee:expr, $args:expr) => {{
             let callee: FuncId = $callee;
-            if TIERING && wants_native(store, &tiering, callee) {
+            if let Some(host) = store.host_func(callee).map(NonNull::from) {
+                let args_start = frame.base + $args.0 as usize;
+                if let Err(mut error) =
+                    call_host(store, data, stacks, frame.instance, host, args_start)
+                {
+                    if error.backtrace.is_empty() {
+                        error.backtrace = backtrace(frame, &stacks.frames);
+                    }
+                    return Err(error);
+                }
+                load_frame_state!();
+            } else if TIERING && wants_native(store, &tiering, callee) {
                 native_call!(callee, $args);
             } else {
-                match call_function(
+                match enter_function(
                     store,
-                    data,
                     stacks,
-                    frame,
-                    $callee,
-                    $args,
+                    frame.base + $args.0 as usize,
+                    callee,
                     depth_limit,
                     value_limit,
                 ) {
-                    Ok(Some(callee_frame)) => {
+                    Ok(callee_frame) => {
                         stacks.frames.push(frame);
                         frame = callee_frame;
                     }
-                    Ok(None) => {}
                     Err(mut error) => {
                         if error.backtrace.is_empty() {
                             error.backtrace = backtrace(frame, &stacks.frames);
@@ -1209,46 +1217,55 @@ fn run<const TIERING: bool>(
     }
 }
 
-/// Calls a function that is not a defined function of the current instance: runs a host
-/// function, or prepares the frame of a Wasm function of any instance (reached through an
-/// import or a table) for the dispatch loop to switch to.
-#[allow(clippy::too_many_arguments)]
-fn call_function(
+/// Prepares the frame of Wasm function `callee`, of any instance (reached through an
+/// import or a table), whose arguments start at slot `args_start` of the value stack, for
+/// the dispatch loop to switch to. Host functions are called through [`call_host`].
+fn enter_function(
+    store: &StoreOpaque,
+    stacks: &mut Stacks,
+    args_start: usize,
+    callee: FuncId,
+    depth_limit: usize,
+    value_limit: usize,
+) -> Result<Frame, Trap> {
+    let Some((instance, index)) = store.wasm_func(callee) else {
+        unreachable!("the dispatch loop calls host functions itself")
+    };
+    if stacks.frames.len() >= depth_limit {
+        return Err(Trap::code(TrapCode::StackOverflow));
+    }
+    // The dispatch loop switches to the callee; its return restores the caller.
+    let callee_frame = enter(store, instance, index, args_start)?.frame;
+    initialize_frame(stacks, value_limit, callee_frame).map_err(Trap::code)?;
+    Ok(callee_frame)
+}
+
+/// Calls host function `host` of `store` for a frame of `caller`, with its arguments and
+/// results in the value stack's slots from `args_start` on. Frames of this `run` count
+/// against the call depth meanwhile.
+fn call_host(
     store: &mut StoreOpaque,
     data: &mut dyn Any,
     stacks: &mut Stacks,
-    frame: Frame,
-    callee: FuncId,
-    args: Slot,
-    depth_limit: usize,
-    value_limit: usize,
-) -> Result<Option<Frame>, Trap> {
-    let args_start = frame.base + args.0 as usize;
-    match store.func(callee) {
-        FuncEntity::Host(host) => {
-            let count = slot_count(host.ty.params()).max(slot_count(host.ty.results()));
-            let saved_depth = store.call_depth;
-            store.call_depth += stacks.frames.len() as u32 + 1;
-            let caller = Some(frame.instance);
-            let result = host.call(
-                store,
-                data,
-                caller,
-                &mut stacks.slots[args_start..args_start + count],
-            );
-            store.call_depth = saved_depth;
-            result.map(|()| None)
-        }
-        FuncEntity::Wasm {
-            instance, index, ..
-        } => {
-            if stacks.frames.len() >= depth_limit {
-                return Err(Trap::code(TrapCode::StackOverflow));
-            }
-            // The dispatch loop switches to the callee; its return restores the caller.
-            let callee_frame = enter(store, instance, index, args_start)?.frame;
-            initialize_frame(stacks, value_limit, callee_frame).map_err(Trap::code)?;
-            Ok(Some(callee_frame))
-        }
-    }
+    caller: InstanceId,
+    host: NonNull<HostFunc>,
+    args_start: usize,
+) -> Result<(), Trap> {
+    // SAFETY: the caller passes a host function of `store`; it is borrowed, not cloned (an
+    // `Arc` clone costs two atomic operations per call).
+    let count = unsafe { host.as_ref() }.slots();
+    let saved_depth = store.call_depth;
+    store.call_depth += stacks.frames.len() as u32 + 1;
+    let caller = Some(caller);
+    // SAFETY: as above.
+    let result = unsafe {
+        store.call_host(
+            host,
+            data,
+            caller,
+            &mut stacks.slots[args_start..args_start + count],
+        )
+    };
+    store.call_depth = saved_depth;
+    result
 }

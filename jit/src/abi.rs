@@ -19,16 +19,45 @@
 //!   the same way.
 //! - **Libcalls** are `extern "C"` functions of [`crate::runtime`], linked by absolute
 //!   address; those that can trap return a status the same way.
+//! - **Calls through a `VMFuncRef`** (imports, `call_indirect`, and calls between functions
+//!   compiled one by one) call `native_call` with `vmctx` when it is set. Otherwise the
+//!   caller spills the arguments into a buffer of raw slots on its stack (as for an entry
+//!   trampoline) and, when `array_call` is set, the callee is a linked host function:
+//!   `array_call` is the [`HostCall`] entry and `vmctx` the function's `HostFunc`, so one
+//!   indirect call reaches the host closure. When both are null it calls the `CallFunc`
+//!   libcall with the function's id instead, which runs the function in whatever tier has
+//!   it, and links a host function so that its next call takes the direct path. Either way
+//!   the results come back in the buffer, behind a status.
 
 use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, Type, types};
 use cranelift_codegen::isa::CallConv;
 use kestrel_parser::{FuncType, ValType};
-use kestrel_vm::TrapCode;
 use kestrel_vm::offsets::VMContext;
+use kestrel_vm::{HostFunc, TrapCode};
 
 /// Calls a Wasm function with parameters and results in raw 64-bit slots.
 pub(crate) type Trampoline =
     unsafe extern "C" fn(code: *const u8, vmctx: *mut VMContext, values: *mut u64) -> u32;
+
+/// How compiled code calls a linked host function (`VMFuncRef::array_call` of a host
+/// function, [`crate::runtime::call_host`]): `host` is the function (`VMFuncRef::vmctx`),
+/// `caller` the calling instance's context, `values` the parameters in `len` raw slots,
+/// overwritten with the results. Returns a status: `Pending` for a host error or trap,
+/// `Panic` for a panic, both parked in the activation as for a libcall.
+pub(crate) type HostCall = unsafe extern "C" fn(
+    host: *const HostFunc,
+    caller: *mut VMContext,
+    values: *mut u64,
+    len: usize,
+) -> u32;
+
+/// The signature of [`HostCall`].
+pub(crate) fn host_call_signature(call_conv: CallConv, pointer_type: Type) -> Signature {
+    let mut signature = Signature::new(call_conv);
+    signature.params.extend([AbiParam::new(pointer_type); 4]);
+    signature.returns.push(AbiParam::new(types::I32));
+    signature
+}
 
 /// The status a call into compiled code ends with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +247,8 @@ libcalls! {
     TableInit = rt::table_init: (ptr, i32, i32, i64, i64, i64) -> (i32);
     /// `elem.drop`: `(vmctx, segment)`.
     ElemDrop = rt::elem_drop: (ptr, i32) -> ();
-    /// Calls a function without compiled code (host functions, other tiers):
+    /// Calls a function without compiled code or a linked host-call entry (host functions
+    /// on their first call from compiled code, other tiers):
     /// `(vmctx, FuncId, values, len) -> status`, values in raw slots.
     CallFunc = rt::call_func: (ptr, i32, ptr, i64) -> (i32);
     /// Appends `(instance of vmctx, function index)` to the backtrace being unwound.

@@ -16,22 +16,26 @@
 //! - Libcalls are `extern "C"`; a panic must not unwind through compiled frames. Host
 //!   functions run under `catch_unwind`, the payload is parked in the activation, the
 //!   compiled frames return [`Status::Panic`], and [`call`] resumes the panic once back in
-//!   Rust.
+//!   Rust. The same holds for [`call_host`], the entry compiled code calls a linked host
+//!   function through (`VMFuncRef::array_call`, see [`crate::abi`]): a libcall reached by
+//!   an indirect call, whose first argument is the function itself. [`call_func`] links a
+//!   host function on its first call from compiled code.
 //! - The native stack: [`call`] sets `VMStoreContext::stack_limit`, which the prologue of
 //!   every compiled function checks (Cranelift's stack limit). The limit lies
 //!   [`StackLimits::max_wasm_stack`](kestrel_vm::StackLimits) below the entry, and never
 //!   closer than [`HOST_STACK_RESERVE`] to the end of the thread's stack, so the runtime and
 //!   host functions called from the deepest compiled frame still have room.
 
-use crate::abi::{Status, Trampoline};
+use crate::abi::{HostCall, Status, Trampoline};
 use crate::compiler::CompiledModule;
 use kestrel_vm::offsets::VMContext;
 use kestrel_vm::value::slot_count;
-use kestrel_vm::{FrameInfo, FuncEntity, FuncId, InstanceId, StoreOpaque, Trap, TrapCode};
+use kestrel_vm::{FrameInfo, FuncId, HostFunc, InstanceId, StoreOpaque, Trap, TrapCode};
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::ptr::NonNull;
 
 /// How compiled code calls a function it has no native entry for (a function of a module
 /// the JIT did not compile): the embedding layer's tier dispatch. Same contract as a call
@@ -88,11 +92,13 @@ pub fn call(
     values: &mut [u64],
     hook: CallHook,
 ) -> Result<(), Trap> {
-    let (instance, index) = match store.func(func) {
-        FuncEntity::Host(host) => return host.call(store, data, None, values),
-        FuncEntity::Wasm {
-            instance, index, ..
-        } => (instance, index),
+    if let Some(host) = store.host_func(func) {
+        let host = NonNull::from(host);
+        // SAFETY: `host` is a host function of `store`, just looked up.
+        return unsafe { store.call_host(host, data, None, values) };
+    }
+    let Some((instance, index)) = store.wasm_func(func) else {
+        panic!("function {} is not in this store", func.0)
     };
     let instance_entity = store.instance(instance);
     let module = &*instance_entity.module;
@@ -537,11 +543,60 @@ pub(crate) unsafe extern "C" fn call_func(
         // SAFETY: the store and data pointers are exclusively ours while compiled code is
         // suspended (module docs).
         let (store, data) = unsafe { (&mut *store, &mut *data) };
-        match store.func(func) {
-            FuncEntity::Host(host) => host.call(store, data, Some(instance), values),
-            FuncEntity::Wasm { .. } => hook(store, data, func, values),
+        match store.host_func(func).map(NonNull::from) {
+            Some(host) => {
+                // Later calls from compiled code go straight to `call_host`.
+                store.link_host_call(func, HOST_CALL as *const u8);
+                // SAFETY: `host` is a host function of `store`, just looked up.
+                unsafe { store.call_host(host, data, Some(instance), values) }
+            }
+            None => hook(store, data, func, values),
         }
     }));
+    call_status(activation, result)
+}
+
+/// [`call_host`] as the [`HostCall`] it is recorded as (checks the signature).
+const HOST_CALL: HostCall = call_host;
+
+/// The host-call entry of linked host functions (see [`HostCall`]): what compiled code
+/// calls, through the function's `VMFuncRef::array_call`, instead of [`call_func`]. It
+/// does only what every host call needs: find the activation (the store and the
+/// embedder's data), call the function with its caller, catch a panic (which must not
+/// unwind through compiled frames), and park an error or panic in the activation.
+pub(crate) unsafe extern "C" fn call_host(
+    host: *const HostFunc,
+    caller: *mut VMContext,
+    values: *mut u64,
+    len: usize,
+) -> u32 {
+    // SAFETY: compiled code passes its own context as `caller`.
+    let instance = unsafe { instance_of(caller) };
+    // SAFETY: called by compiled code, as a libcall is.
+    let activation = unsafe { current() };
+    // SAFETY: compiled code passes a stack slot of `len` slots that it does not touch until
+    // this returns.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
+    // SAFETY: compiled code passes the `vmctx` of a `VMFuncRef` whose `array_call` is this
+    // entry, which `StoreOpaque::link_host_call` sets only with the address of one of the
+    // store's host functions: non-null. That store is the activation's: compiled code
+    // reads `VMFuncRef`s only through its own `VMStoreContext`, and the innermost
+    // activation is the entry into the store whose code is running (an entry into another
+    // store from a host function is its own activation, gone by the time it returns).
+    let host = unsafe { NonNull::new_unchecked(host.cast_mut()) };
+    let (store, data) = (activation.store, activation.data);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the store and data pointers are exclusively ours while compiled code is
+        // suspended (module docs), and `host` is one of the store's host functions (above).
+        unsafe { (*store).call_host(host, &mut *data, Some(instance), values) }
+    }));
+    call_status(activation, result)
+}
+
+/// The status a call made for compiled code returns: its error or panic is parked in the
+/// activation, for the compiled frames to unwind to [`call`].
+#[inline]
+fn call_status(activation: &mut Activation, result: std::thread::Result<Result<(), Trap>>) -> u32 {
     match result {
         Ok(Ok(())) => Status::Ok.encode(),
         Ok(Err(trap)) => {

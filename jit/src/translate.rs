@@ -269,6 +269,7 @@ pub(crate) fn translate(
         trap_sites: Vec::new(),
         status_sites: Vec::new(),
         signatures: HashMap::new(),
+        host_call_signature: None,
         functions: HashMap::new(),
         libcalls: HashMap::new(),
         heap: MemFlagsData::new()
@@ -443,6 +444,7 @@ struct Translator<'a, 'b> {
     /// The cold block of each status check (one `i32` parameter), filled in by `finish`.
     status_sites: Vec<ir::Block>,
     signatures: HashMap<u32, SigRef>,
+    host_call_signature: Option<SigRef>,
     functions: HashMap<FuncIndex, FuncRef>,
     libcalls: HashMap<Libcall, FuncRef>,
     /// Wasm linear-memory accesses.
@@ -767,6 +769,19 @@ impl Translator<'_, '_> {
         )?);
         self.signatures.insert(type_index, signature);
         Ok(signature)
+    }
+
+    /// The signature of a host function's host-call entry ([`abi::HostCall`]).
+    fn host_call_signature(&mut self) -> SigRef {
+        if let Some(signature) = self.host_call_signature {
+            return signature;
+        }
+        let signature = self.builder.import_signature(abi::host_call_signature(
+            self.env.call_conv,
+            self.env.pointer_type,
+        ));
+        self.host_call_signature = Some(signature);
+        signature
     }
 
     fn defined_function(&mut self, index: FuncIndex) -> Result<FuncRef, String> {
@@ -1279,9 +1294,47 @@ impl Translator<'_, '_> {
                 .ins()
                 .store(STATE_FLAGS, *arg, values, *offset as i32);
         }
+        // A linked host function: its host-call entry, with the function itself as
+        // context (see `abi`). Otherwise the runtime, which finds out what `func_id` is.
+        let host_call = self.builder.ins().load(
+            pointer,
+            self.vmctx_flags,
+            func_ref,
+            offset::FUNC_REF_ARRAY_CALL as i32,
+        );
+        let host = self.builder.create_block();
+        let runtime = self.builder.create_block();
+        let called = self.block_with_params(&[types::I32]);
+        self.builder.ins().brif(host_call, host, &[], runtime, &[]);
+
+        self.builder.switch_to_block(host);
+        self.builder.seal_block(host);
+        let host_func = self.builder.ins().load(
+            pointer,
+            self.vmctx_flags,
+            func_ref,
+            offset::FUNC_REF_VMCTX as i32,
+        );
+        let signature = self.host_call_signature();
+        let len = self.builder.ins().iconst(pointer, slots as i64);
+        let call = self.builder.ins().call_indirect(
+            signature,
+            host_call,
+            &[host_func, self.vmctx, values, len],
+        );
+        let status = self.builder.inst_results(call)[0];
+        self.builder.ins().jump(called, &[BlockArg::Value(status)]);
+
+        self.builder.switch_to_block(runtime);
+        self.builder.seal_block(runtime);
         let func_id = self.builder.ins().ireduce(types::I32, func_id);
         let len = self.iconst64(slots as u64);
         let status = self.call_libcall(Libcall::CallFunc, &[func_id, values, len])[0];
+        self.builder.ins().jump(called, &[BlockArg::Value(status)]);
+
+        self.builder.switch_to_block(called);
+        self.builder.seal_block(called);
+        let status = self.builder.block_params(called)[0];
         self.reload_fuel();
         self.check_status(status);
         let mut results = Vec::new();

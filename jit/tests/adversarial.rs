@@ -687,11 +687,13 @@ fn host(
     callback: Box<kestrel_vm::store::HostCallback>,
 ) -> FuncId {
     let type_id = harness.registry.register(&ty);
-    harness.store.push_func(FuncEntity::Host(Arc::new(HostFunc {
-        ty: Arc::new(ty),
-        type_id,
-        callback,
-    })))
+    harness
+        .store
+        .push_func(FuncEntity::Host(Arc::new(HostFunc::new(
+            Arc::new(ty),
+            type_id,
+            callback,
+        ))))
 }
 
 #[test]

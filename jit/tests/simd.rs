@@ -113,11 +113,12 @@ impl Harness {
 
     fn host(&mut self, ty: FuncType, callback: Box<kestrel_vm::store::HostCallback>) -> FuncId {
         let type_id = self.registry.register(&ty);
-        self.store.push_func(FuncEntity::Host(Arc::new(HostFunc {
-            ty: Arc::new(ty),
-            type_id,
-            callback,
-        })))
+        self.store
+            .push_func(FuncEntity::Host(Arc::new(HostFunc::new(
+                Arc::new(ty),
+                type_id,
+                callback,
+            ))))
     }
 }
 

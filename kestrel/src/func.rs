@@ -239,11 +239,7 @@ pub(crate) fn host_func(
     ty: Arc<FuncType>,
     callback: Box<HostCallback>,
 ) -> Arc<HostFunc> {
-    Arc::new(HostFunc {
-        type_id: registry.register(&ty),
-        ty,
-        callback,
-    })
+    Arc::new(HostFunc::new(ty.clone(), registry.register(&ty), callback))
 }
 
 /// The raw callback of a dynamically typed host function.

@@ -7,8 +7,9 @@
 //! - [`Strategy::Jit`]: [`prepare_module`] compiles every function of a module when it is
 //!   created; [`instantiated`] attaches that code to each new instance's functions in the
 //!   store; [`call_raw`] enters compiled code for a Wasm function whose module was compiled
-//!   (compiled code then calls other compiled functions natively, and host functions or
-//!   uncompiled ones back through [`call_raw`], its call hook).
+//!   (compiled code then calls other compiled functions natively, host functions through
+//!   the JIT's host-call entry, and uncompiled ones back through [`call_raw`], its call
+//!   hook).
 //! - [`Strategy::Tiered`]: modules start uncompiled, so calls start in the interpreter. Each
 //!   store gets a `kestrel_vm::Tiering` ([`store_tiering`]): thresholds, and [`TierUpHooks`],
 //!   which the interpreter calls (it knows no other tier) when a function gets hot and when
@@ -45,9 +46,7 @@
 
 use crate::engine::TieringConfig;
 use crate::{Config, Error, Result, Strategy};
-use kestrel_vm::{
-    FuncEntity, FuncId, InstanceId, RuntimeModule, StoreOpaque, TierUp, Tiering, Trap,
-};
+use kestrel_vm::{FuncId, InstanceId, RuntimeModule, StoreOpaque, TierUp, Tiering, Trap};
 use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
@@ -80,10 +79,9 @@ pub(crate) fn call_raw(
             )
         };
     }
-    let compiled = match store.func(func) {
-        FuncEntity::Wasm {
-            instance, index, ..
-        } => {
+    // Not `store.func`, which clones a host function's `Arc`.
+    let compiled = match store.wasm_func(func) {
+        Some((instance, index)) => {
             let module = &store.instance(instance).module;
             if store.tiering.is_some() {
                 // Tiered: compiled function by function, entered once switched.
@@ -94,7 +92,7 @@ pub(crate) fn call_raw(
                 kestrel_jit::is_compiled(module)
             }
         }
-        FuncEntity::Host(_) => false,
+        None => false,
     };
     if compiled {
         ensure_linked(store, func);
@@ -123,14 +121,8 @@ fn call_from_compiled(
     func: FuncId,
     values: &mut [u64],
 ) -> Result<(), Trap> {
-    if let (
-        Some(tiering),
-        FuncEntity::Wasm {
-            instance, index, ..
-        },
-    ) = (&store.tiering, store.func(func))
-    {
-        let (hooks, instance, index) = (tiering.hooks.clone(), instance, index);
+    if let (Some(tiering), Some((instance, index))) = (&store.tiering, store.wasm_func(func)) {
+        let hooks = tiering.hooks.clone();
         let module = &store.instance(instance).module;
         let defined = (index - module.info.num_imported_functions) as usize;
         if !module.tiers.is_native_ready(defined) {
@@ -157,7 +149,7 @@ fn ensure_linked(store: &mut StoreOpaque, func: FuncId) {
     if !store.native_call(func).is_null() {
         return;
     }
-    if let FuncEntity::Wasm { instance, .. } = store.func(func) {
+    if let Some((instance, _)) = store.wasm_func(func) {
         kestrel_jit::link_instance(store, instance);
     }
 }

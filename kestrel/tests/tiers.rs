@@ -492,3 +492,298 @@ fn typed_v128_calls_and_wrapped_closures_on_every_strategy() {
         );
     }
 }
+
+/// Every value type crosses a Wasm → host call unchanged: through an import and through a
+/// table, to a typed (`Func::wrap`) and a dynamic (`Func::new`) host function, on the
+/// first call (which links a host function for compiled code) and on later ones (which
+/// take the linked path). The results come back reversed, so every value changes slots
+/// (a `v128` takes two).
+#[test]
+fn host_calls_round_trip_every_value_type() {
+    use kestrel::{ExternRef, Func, FuncType, V128, ValType};
+    const SIGNATURE: &str = "(param i32 i64 f32 f64 v128 funcref externref) \
+                             (result externref funcref v128 f64 f32 i64 i32)";
+    let wat = format!(
+        r#"(module
+          (import "host" "typed" (func $typed {SIGNATURE}))
+          (import "host" "dynamic" (func $dynamic {SIGNATURE}))
+          (type $sig (func {SIGNATURE}))
+          (table (export "table") 3 funcref)
+          (elem (i32.const 0) $typed $dynamic)
+          (func (export "typed") {SIGNATURE}
+            (call $typed (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+                         (local.get 4) (local.get 5) (local.get 6)))
+          (func (export "dynamic") {SIGNATURE}
+            (call $dynamic (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+                           (local.get 4) (local.get 5) (local.get 6)))
+          (func (export "indirect")
+            (param i32 i64 f32 f64 v128 funcref externref i32)
+            (result externref funcref v128 f64 f32 i64 i32)
+            (call_indirect (type $sig)
+              (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+              (local.get 4) (local.get 5) (local.get 6) (local.get 7))))"#
+    );
+    let params = [
+        ValType::I32,
+        ValType::I64,
+        ValType::F32,
+        ValType::F64,
+        ValType::V128,
+        ValType::FUNCREF,
+        ValType::EXTERNREF,
+    ];
+    let results: Vec<ValType> = params.iter().rev().copied().collect();
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let module = Module::new(&engine, &wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap(
+                "host",
+                "typed",
+                |a: i32,
+                 b: i64,
+                 c: f32,
+                 d: f64,
+                 e: V128,
+                 f: Option<Func>,
+                 g: Option<kestrel::ExternRef>| (g, f, e, d, c, b, a),
+            )
+            .unwrap();
+        let dynamic = Func::new(
+            &mut store,
+            FuncType::new(params, results.clone()),
+            |_caller, params, results| {
+                for (result, param) in results.iter_mut().zip(params.iter().rev()) {
+                    *result = *param;
+                }
+                Ok(())
+            },
+        );
+        linker.define(&store, "host", "dynamic", dynamic).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        // A host function made after the instance was linked, reached through the table.
+        let late = Func::new(
+            &mut store,
+            FuncType::new(params, results.clone()),
+            |_caller, params, results| {
+                for (result, param) in results.iter_mut().zip(params.iter().rev()) {
+                    *result = *param;
+                }
+                Ok(())
+            },
+        );
+        let table = instance.get_table(&mut store, "table").unwrap();
+        table.set(&mut store, 2, Val::FuncRef(Some(late))).unwrap();
+
+        let extern_ref = ExternRef::new(&mut store, 42u32);
+        let value_sets = [
+            [
+                Val::I32(-7),
+                Val::I64(i64::MIN + 3),
+                // NaNs with payloads: the bits must survive, not just the NaN-ness.
+                Val::F32(0x7fa0_0001),
+                Val::F64(0xfff0_0000_0000_0abc),
+                Val::V128(0x0011_2233_4455_6677_8899_aabb_ccdd_eeff),
+                Val::FuncRef(Some(late)),
+                Val::ExternRef(Some(extern_ref)),
+            ],
+            [
+                Val::I32(i32::MAX),
+                Val::I64(-1),
+                Val::F32(1.5f32.to_bits()),
+                Val::F64((-0.0f64).to_bits()),
+                Val::V128(u128::MAX),
+                Val::FuncRef(None),
+                Val::ExternRef(None),
+            ],
+        ];
+        for values in &value_sets {
+            let expected: Vec<String> = values.iter().rev().map(|v| format!("{v:?}")).collect();
+            let mut calls: Vec<(&str, Vec<Val>)> =
+                vec![("typed", values.to_vec()), ("dynamic", values.to_vec())];
+            for slot in 0..3 {
+                let mut with_slot = values.to_vec();
+                with_slot.push(Val::I32(slot));
+                calls.push(("indirect", with_slot));
+            }
+            for (name, params) in &calls {
+                let func = instance.get_func(&mut store, name).unwrap();
+                // The first call links a host function for compiled code, later calls take
+                // the linked path.
+                for round in 0..3 {
+                    let mut out = vec![Val::I32(0); 7];
+                    func.call(&mut store, params, &mut out).unwrap();
+                    let got: Vec<String> = out.iter().map(|v| format!("{v:?}")).collect();
+                    assert_eq!(
+                        got, expected,
+                        "{strategy:?}: {name} {params:?}, round {round}"
+                    );
+                }
+            }
+        }
+        let data = extern_ref.data(&store).downcast_ref::<u32>();
+        assert_eq!(data, Some(&42), "{strategy:?}");
+    }
+}
+
+/// A host function's error, trap or panic reaches the embedder exactly as before the first
+/// call linked it for compiled code, and as in the interpreter: errors with their payload
+/// and the Wasm frames below the host call (innermost first), traps with their code, and
+/// panics resumed with their payload once the Wasm frames are gone, leaving the store
+/// usable.
+#[test]
+fn host_errors_traps_and_panics_cross_every_tier_unchanged() {
+    use kestrel::{Error, ErrorKind};
+    #[derive(Debug, PartialEq)]
+    struct Refused(i32);
+    impl std::fmt::Display for Refused {
+        fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(formatter, "refused {}", self.0)
+        }
+    }
+    impl std::error::Error for Refused {}
+
+    let wat = r#"(module
+      (import "host" "check" (func $check (param i32) (result i32)))
+      (table 1 funcref)
+      (elem (i32.const 0) $check)
+      (func $inner (param i32) (result i32) (call $check (local.get 0)))
+      (func (export "direct") (param i32) (result i32) (call $inner (local.get 0)))
+      (func (export "indirect") (param i32) (result i32)
+        (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0))))"#;
+    let mut per_strategy = Vec::new();
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, 0u32);
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap(
+                "host",
+                "check",
+                |mut caller: Caller<'_, u32>, x: i32| -> kestrel::Result<i32> {
+                    *caller.data_mut() += 1;
+                    match x {
+                        1 => Err(Error::new(Refused(x))),
+                        2 => Err(Error::new(Trap::Unreachable)),
+                        3 => panic!("host panic {x}"),
+                        _ => Ok(x * 2),
+                    }
+                },
+            )
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let mut outcomes = Vec::new();
+        for name in ["direct", "indirect"] {
+            let func = instance
+                .get_typed_func::<i32, i32>(&mut store, name)
+                .unwrap();
+            // Round 0 is the first call from compiled code (which links the host function),
+            // the later rounds take the linked path.
+            for round in 0..3 {
+                assert_eq!(func.call(&mut store, 21).unwrap(), 42, "{strategy:?}");
+
+                let error = func.call(&mut store, 1).unwrap_err();
+                assert_eq!(error.kind(), ErrorKind::Host, "{strategy:?} {name} {round}");
+                assert_eq!(error.downcast_ref::<Refused>(), Some(&Refused(1)));
+                let frames: Vec<u32> = error
+                    .backtrace()
+                    .expect("Wasm frames were live")
+                    .frames()
+                    .iter()
+                    .map(|frame| frame.func_index())
+                    .collect();
+                outcomes.push((name, frames));
+
+                let error = func.call(&mut store, 2).unwrap_err();
+                assert_eq!(error.kind(), ErrorKind::Trap, "{strategy:?} {name} {round}");
+                assert_eq!(error.trap_code(), Some(Trap::Unreachable));
+
+                let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _ = func.call(&mut store, 3);
+                }))
+                .expect_err("the host function's panic is resumed");
+                assert_eq!(
+                    panic.downcast_ref::<String>().map(String::as_str),
+                    Some("host panic 3"),
+                    "{strategy:?} {name} {round}"
+                );
+                // The store is usable after the panic unwound past the Wasm frames.
+                assert_eq!(func.call(&mut store, 5).unwrap(), 10, "{strategy:?}");
+            }
+        }
+        assert_eq!(
+            *store.data(),
+            2 * 3 * 5,
+            "{strategy:?}: every call reached the host"
+        );
+        per_strategy.push((strategy, outcomes));
+    }
+    let (first_strategy, first) = per_strategy.remove(0);
+    // $inner (1) then direct (2); the indirect call has only its caller (3).
+    assert_eq!(first[0], ("direct", vec![1, 2]));
+    assert_eq!(first[3], ("indirect", vec![3]));
+    for (strategy, outcomes) in per_strategy {
+        assert_eq!(
+            first, outcomes,
+            "{first_strategy:?} and {strategy:?} disagree"
+        );
+    }
+}
+
+/// A host function of one store that calls into another store's compiled code, which calls
+/// its own host function: each call from compiled code reaches the host function of its own
+/// store, with that store's data, before and after both are linked.
+#[test]
+fn host_calls_nest_across_stores() {
+    use std::sync::{Arc, Mutex};
+    let wat = r#"(module
+      (import "host" "f" (func $f (param i32) (result i32)))
+      (func (export "run") (param i32) (result i32)
+        (i32.add (call $f (local.get 0)) (i32.const 1))))"#;
+    for strategy in strategies() {
+        let engine = engine(strategy);
+        let module = Module::new(&engine, wat).unwrap();
+
+        let mut inner_linker = Linker::new(&engine);
+        inner_linker
+            .func_wrap("host", "f", |mut caller: Caller<'_, u32>, x: i32| {
+                *caller.data_mut() += 1;
+                x * 10
+            })
+            .unwrap();
+        let mut inner_store = Store::new(&engine, 0u32);
+        let inner_instance = inner_linker.instantiate(&mut inner_store, &module).unwrap();
+        let inner_run = inner_instance
+            .get_typed_func::<i32, i32>(&mut inner_store, "run")
+            .unwrap();
+        let inner_store = Arc::new(Mutex::new(inner_store));
+
+        let mut outer_linker = Linker::new(&engine);
+        let shared = inner_store.clone();
+        outer_linker
+            .func_wrap("host", "f", move |mut caller: Caller<'_, u32>, x: i32| {
+                *caller.data_mut() += 1;
+                let mut inner = shared.lock().unwrap();
+                inner_run.call(&mut *inner, x).unwrap() * 2
+            })
+            .unwrap();
+        let mut outer_store = Store::new(&engine, 0u32);
+        let outer_instance = outer_linker.instantiate(&mut outer_store, &module).unwrap();
+        let outer_run = outer_instance
+            .get_typed_func::<i32, i32>(&mut outer_store, "run")
+            .unwrap();
+        for round in 1..=4 {
+            // inner: 3 * 10 + 1 = 31; outer: 31 * 2 + 1 = 63.
+            assert_eq!(
+                outer_run.call(&mut outer_store, 3).unwrap(),
+                63,
+                "{strategy:?}"
+            );
+            assert_eq!(*outer_store.data(), round, "{strategy:?}");
+            assert_eq!(*inner_store.lock().unwrap().data(), round, "{strategy:?}");
+        }
+    }
+}

@@ -9,7 +9,9 @@
 //! index in that instance's module (the module's imported functions, then the offset in
 //! the run) and its signature (from the module).
 //!
-//! [`FuncSpace`] owns the runs (and the host functions, by `Arc`). Invariants: runs are
+//! [`FuncSpace`] owns the runs (and the host functions, by `Arc`, so a host function stays
+//! at one address for as long as the store lives, which the tiers' host-call paths rely on:
+//! `StoreOpaque::call_host`, the `VMFuncRef` of a host function). Invariants: runs are
 //! never empty, are kept in increasing order of `start`, and tile the ids: each run starts
 //! where the previous one ends, and `len` is where the last one ends. Runs are never
 //! removed or changed except that the last run, when it holds host functions, grows by
@@ -132,10 +134,14 @@ impl FuncSpace {
     /// The run holding `id` and `id`'s offset in it.
     #[inline]
     fn find(&self, id: FuncId) -> Option<(&Run, u32)> {
-        // The last run first: in most stores, the one instance's functions.
+        // The last run first: in most stores, the one instance's functions; then the first
+        // (which starts at 0): in most stores, the host functions a linker defined before
+        // the instances that import them.
         let last = self.runs.last()?;
         let run = if id.0 >= last.start {
             last
+        } else if id.0 < self.runs[0].len() {
+            &self.runs[0]
         } else {
             let after = self.runs.partition_point(|run| run.start <= id.0);
             self.runs.get(after.checked_sub(1)?)?
@@ -162,6 +168,41 @@ impl FuncSpace {
                 type_id: types[(first_defined + offset) as usize],
             },
         })
+    }
+
+    /// Function `id` if it is a host function, borrowed (no reference count is touched).
+    #[inline]
+    pub fn host(&self, id: FuncId) -> Option<&HostFunc> {
+        match self.find(id)? {
+            (
+                Run {
+                    kind: RunKind::Host(hosts),
+                    ..
+                },
+                offset,
+            ) => Some(&hosts[offset as usize]),
+            _ => None,
+        }
+    }
+
+    /// Function `id`'s instance and index in its module if it is a Wasm function.
+    #[inline]
+    pub fn wasm(&self, id: FuncId) -> Option<(InstanceId, u32)> {
+        match self.find(id)? {
+            (
+                Run {
+                    kind:
+                        RunKind::Wasm {
+                            instance,
+                            first_index,
+                            ..
+                        },
+                    ..
+                },
+                offset,
+            ) => Some((*instance, first_index + offset)),
+            _ => None,
+        }
     }
 
     /// The signature id of function `id` (without cloning anything).
@@ -220,11 +261,11 @@ mod tests {
     }
 
     fn host(module: &RuntimeModule) -> Arc<HostFunc> {
-        Arc::new(HostFunc {
-            ty: Arc::new(module.info.types[module.info.functions[0] as usize].clone()),
-            type_id: module.function_type_id(0),
-            callback: Box::new(|_, _| Ok(())),
-        })
+        Arc::new(HostFunc::new(
+            Arc::new(module.info.types[module.info.functions[0] as usize].clone()),
+            module.function_type_id(0),
+            Box::new(|_, _| Ok(())),
+        ))
     }
 
     fn wasm(entity: Option<FuncEntity>) -> Option<(InstanceId, u32, TypeId)> {
@@ -282,6 +323,26 @@ mod tests {
         assert_eq!(seen.len(), 9);
         assert_eq!(seen[3], (module.function_type_id(2), Some(InstanceId(0))));
         assert_eq!(seen[8], (module.function_type_id(0), None));
+    }
+
+    #[test]
+    fn host_functions_keep_their_address_as_the_space_grows() {
+        let registry = TypeRegistry::default();
+        let module = module(&registry);
+        let mut space = FuncSpace::default();
+        let first = host(&module);
+        let address = Arc::as_ptr(&first);
+        assert_eq!(space.push_host(first), Some(FuncId(0)));
+        let wasm = space.push_wasm(InstanceId(0), &module, 1, 3).unwrap();
+        for _ in 0..100 {
+            space.push_host(host(&module));
+        }
+        assert!(std::ptr::eq(space.host(FuncId(0)).unwrap(), address));
+        assert!(space.host(wasm).is_none());
+        assert_eq!(space.wasm(wasm), Some((InstanceId(0), 1)));
+        assert_eq!(space.wasm(FuncId(0)), None);
+        assert!(space.host(FuncId(4)).is_some());
+        assert!(space.host(FuncId(200)).is_none());
     }
 
     #[test]

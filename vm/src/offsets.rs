@@ -12,6 +12,7 @@
 //!   store ──────▶ VMStoreContext (one per store, StoreOpaque::vm_store)
 //!   │               stack_limit          lowest stack address compiled code may use
 //!   │               func_refs[FuncId] ─▶ VMFuncRef { native_call, vmctx, type_id, array_call }
+//!   │                                    (vmctx: a host function's `HostFunc`, once linked)
 //!   │               fuel                 fuel left (fuel metering, see `instrument`)
 //!   │               epoch_counter ─────▶ the engine's epoch (an AtomicU64)
 //!   │               epoch_deadline       the epoch at which Wasm is interrupted
@@ -77,20 +78,37 @@ pub struct VMTableDefinition {
 
 /// How compiled code calls a function of the store; `VMStoreContext::func_refs` holds one per
 /// [`FuncId`](crate::FuncId), in the same order as `StoreOpaque::funcs`.
+///
+/// Three states, told apart by the two code pointers:
+///
+/// - `native_call` set: a compiled Wasm function. Compiled code calls `native_call` with
+///   `vmctx`; the host enters it through `array_call`.
+/// - `native_call` null, `array_call` set: a host function linked for compiled code
+///   (`StoreOpaque::link_host_call`). `vmctx` is then not a `VMContext` but the address of
+///   the function's [`HostFunc`](crate::HostFunc), and compiled code calls `array_call`, the
+///   tier's host-call entry, with it (the JIT's `HostCall` convention): one indirect call
+///   from the caller's code to the host closure, no lookup by id.
+/// - both null: a function without either (a Wasm function not compiled, or not linked
+///   yet; a host function not linked yet): compiled code calls it through the runtime,
+///   which may link it for the next call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct VMFuncRef {
     /// Entry point with the compiled-code calling convention (see the JIT's docs), or null
     /// when the function has no compiled code (host functions, functions of modules not
-    /// compiled): such calls go through the runtime instead.
+    /// compiled).
     pub native_call: *const u8,
-    /// The context of the function's instance; null for host functions.
+    /// The context of the function's instance (null until the instance exists); for a
+    /// linked host function, the function's `HostFunc`, an opaque pointer compiled code only
+    /// passes on; otherwise null for a host function.
     pub vmctx: *mut VMContext,
     /// The function's signature ([`TypeId`](crate::TypeId)), checked by `call_indirect`.
     pub type_id: u32,
-    /// The array-call trampoline of the function's signature (how the host enters
-    /// `native_call` with a buffer of values), or null: set with `native_call` when the
-    /// function compiled without error. Read only by the runtime, never by compiled code.
+    /// For a Wasm function, the array-call trampoline of its signature (how the host
+    /// enters `native_call` with a buffer of values), set with `native_call` when the
+    /// function compiled without error and null while `native_call` is. For a linked host
+    /// function, the tier's host-call entry, which compiled code calls when `native_call`
+    /// is null.
     pub array_call: *const u8,
 }
 
@@ -167,6 +185,7 @@ pub mod offset {
     pub const FUNC_REF_NATIVE_CALL: usize = offset_of!(VMFuncRef, native_call);
     pub const FUNC_REF_VMCTX: usize = offset_of!(VMFuncRef, vmctx);
     pub const FUNC_REF_TYPE_ID: usize = offset_of!(VMFuncRef, type_id);
+    pub const FUNC_REF_ARRAY_CALL: usize = offset_of!(VMFuncRef, array_call);
     pub const FUNC_REF_SIZE: usize = size_of::<VMFuncRef>();
     pub const STORE_STACK_LIMIT: usize = offset_of!(VMStoreContext, stack_limit);
     pub const STORE_FUNC_REFS: usize = offset_of!(VMStoreContext, func_refs);
@@ -204,6 +223,7 @@ mod tests {
         assert_eq!(offset::FUNC_REF_NATIVE_CALL, 0);
         assert_eq!(offset::FUNC_REF_VMCTX, 8);
         assert_eq!(offset::FUNC_REF_TYPE_ID, 16);
+        assert_eq!(offset::FUNC_REF_ARRAY_CALL, 24);
         assert_eq!(offset::FUNC_REF_SIZE, 32);
         assert_eq!(offset::STORE_STACK_LIMIT, 0);
         assert_eq!(offset::STORE_FUNC_REFS, 8);

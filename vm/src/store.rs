@@ -97,11 +97,34 @@ pub struct HostFunc {
     pub ty: Arc<FuncType>,
     pub type_id: TypeId,
     pub callback: Box<HostCallback>,
+    /// The length of the values buffer a call needs: the larger of the slots the
+    /// parameters and the results take (worked out once, not per call).
+    slots: usize,
 }
 
 impl HostFunc {
+    /// A host function of type `ty` (registered as `type_id`) running `callback`.
+    pub fn new(ty: Arc<FuncType>, type_id: TypeId, callback: Box<HostCallback>) -> HostFunc {
+        let slots =
+            crate::value::slot_count(ty.params()).max(crate::value::slot_count(ty.results()));
+        HostFunc {
+            ty,
+            type_id,
+            callback,
+            slots,
+        }
+    }
+
+    /// How many raw slots the values buffer of a call takes: the larger of the slots of
+    /// the parameters and of the results.
+    #[inline]
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
     /// Runs the function on `values` (parameters in, results out); its error becomes the
     /// trap that unwinds the Wasm call. The one way every tier calls a host function.
+    #[inline]
     pub fn call(
         &self,
         store: &mut StoreOpaque,
@@ -941,26 +964,52 @@ impl StoreOpaque {
     /// `array_call` null or the array-call trampoline of that signature; both must stay
     /// valid for as long as the store lives (the tier keeps the code alive through the
     /// instance's module). Prepares the store for compiled code first.
+    ///
+    /// A Wasm function's `array_call` is kept null while its `native_call` is: compiled
+    /// code takes a non-null `array_call` without a `native_call` for a host function's
+    /// entry (see [`VMFuncRef`]).
     pub fn set_native_call(&mut self, id: FuncId, native_call: *const u8, array_call: *const u8) {
         self.prepare_for_compiled_code();
+        debug_assert!(
+            self.funcs.host(id).is_none(),
+            "a host function has no native entry"
+        );
         if let Some(func_ref) = self.func_refs.get_mut(id.index()) {
             func_ref.native_call = native_call;
-            func_ref.array_call = array_call;
+            func_ref.array_call = if native_call.is_null() {
+                std::ptr::null()
+            } else {
+                array_call
+            };
         }
     }
 
     /// How the host can enter function `id` directly: its array-call trampoline, native
     /// entry and instance context, when all three are set (the function is compiled
     /// without error and linked in this store). One bounds-checked load: the host → Wasm
-    /// fast path.
+    /// fast path. `None` for host functions (whose `array_call` is their host-call entry).
     #[inline]
     pub fn array_call(&self, id: FuncId) -> Option<(*const u8, *const u8, *mut VMContext)> {
         let func_ref = self.func_refs.get(id.index())?;
-        (!func_ref.array_call.is_null() && !func_ref.vmctx.is_null()).then_some((
-            func_ref.array_call,
-            func_ref.native_call,
-            func_ref.vmctx,
-        ))
+        (!func_ref.native_call.is_null()
+            && !func_ref.array_call.is_null()
+            && !func_ref.vmctx.is_null())
+        .then_some((func_ref.array_call, func_ref.native_call, func_ref.vmctx))
+    }
+
+    /// Links host function `id` for calls from compiled code: its `VMFuncRef` gets
+    /// `entry`, the tier's host-call entry, as `array_call`, and the function's address as
+    /// `vmctx` (see [`VMFuncRef`]), so compiled code calls the entry directly from then
+    /// on. `entry` must have the signature that tier's compiled code calls it with and
+    /// stay valid for as long as the store lives. Returns the function's address, or
+    /// `None` (and changes nothing) when `id` is not a host function or the store has not
+    /// prepared for compiled code.
+    pub fn link_host_call(&mut self, id: FuncId, entry: *const u8) -> Option<NonNull<HostFunc>> {
+        let host = NonNull::from(self.funcs.host(id)?);
+        let func_ref = self.func_refs.get_mut(id.index())?;
+        func_ref.array_call = entry;
+        func_ref.vmctx = host.as_ptr().cast();
+        Some(host)
     }
 
     /// Records, once the store runs compiled code, the context of the new instance
@@ -1002,6 +1051,52 @@ impl StoreOpaque {
             Some(type_id) => type_id,
             None => panic!("function {} is not in this store", id.0),
         }
+    }
+
+    /// Function `id` (of this store, as for [`StoreOpaque::func`]) if it is a host
+    /// function, borrowed: unlike `func`, which clones the function's `Arc` (two atomic
+    /// operations per call on the host-call path), this touches no reference count. To
+    /// call it, see [`StoreOpaque::call_host`].
+    #[inline]
+    pub fn host_func(&self, id: FuncId) -> Option<&HostFunc> {
+        self.funcs.host(id)
+    }
+
+    /// Function `id` (of this store, as for [`StoreOpaque::func`]) if it is a Wasm
+    /// function: its instance and its index in the instance's module. Unlike `func`, clones
+    /// nothing when `id` is a host function.
+    #[inline]
+    pub fn wasm_func(&self, id: FuncId) -> Option<(InstanceId, FuncIndex)> {
+        self.funcs.wasm(id)
+    }
+
+    /// Calls host function `host` with the store and `data` (see [`HostFunc::call`]): how
+    /// the tiers call a host function without holding a borrow of the store across the
+    /// call, or cloning an `Arc` to avoid one.
+    ///
+    /// # Safety
+    ///
+    /// `host` must be the address of a host function of this store: from
+    /// [`StoreOpaque::host_func`] or [`StoreOpaque::link_host_call`] on `self`.
+    #[inline]
+    pub unsafe fn call_host(
+        &mut self,
+        host: NonNull<HostFunc>,
+        data: &mut dyn Any,
+        caller: Option<InstanceId>,
+        values: &mut [u64],
+    ) -> Result<(), Trap> {
+        // SAFETY: the store holds each of its host functions by `Arc` until it is dropped
+        // and never removes one (`crate::funcs`), so `host` (one of them, by the caller's
+        // contract) stays live and in place while `self` is borrowed, including during the
+        // callback, which gets `&mut self` and may add functions (that moves the `Arc`s,
+        // not the functions they point at) but cannot drop or replace the store (the
+        // embedding API lends a host function the store through `Caller`, which exposes no
+        // way to). The function is its own allocation, not part of `*self`, so this shared
+        // borrow does not overlap the `&mut self` lent to the callback, and nothing writes
+        // to it (cloning its `Arc` writes only the reference counts beside it).
+        let host = unsafe { host.as_ref() };
+        host.call(self, data, caller, values)
     }
 
     /// How many functions the store has.
@@ -1132,5 +1227,61 @@ impl StoreOpaque {
             FuncEntity::Host(host) => host.ty.clone(),
             FuncEntity::Wasm { type_id, .. } => self.registry.get(type_id),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_host_function() -> (StoreOpaque, FuncId) {
+        let registry = Arc::new(TypeRegistry::default());
+        let ty = Arc::new(FuncType::new(
+            [kestrel_parser::ValType::I32, kestrel_parser::ValType::V128],
+            [kestrel_parser::ValType::I64],
+        ));
+        let host = HostFunc::new(
+            ty.clone(),
+            registry.register(&ty),
+            Box::new(|context: HostContext<'_>, values: &mut [u64]| {
+                assert_eq!(context.caller, Some(InstanceId(7)));
+                values[0] = values[0] + values[1] + values[2];
+                Ok(())
+            }),
+        );
+        let mut store = StoreOpaque::new(registry, MemoryConfig::default(), StackLimits::default());
+        let id = store.push_func(FuncEntity::Host(Arc::new(host)));
+        (store, id)
+    }
+
+    #[test]
+    fn host_functions_are_borrowed_and_called_by_address() {
+        let (mut store, id) = store_with_host_function();
+        let host = store.host_func(id).expect("a host function");
+        // One `i32` and a `v128` in, one `i64` out: three slots.
+        assert_eq!(host.slots(), 3);
+        let host = NonNull::from(host);
+        assert!(store.wasm_func(id).is_none());
+        let mut values = [1, 2, 3];
+        // SAFETY: `host` is a host function of `store`.
+        unsafe { store.call_host(host, &mut (), Some(InstanceId(7)), &mut values) }.unwrap();
+        assert_eq!(values[0], 6);
+    }
+
+    #[test]
+    fn linked_host_functions_record_their_entry_and_address() {
+        let (mut store, id) = store_with_host_function();
+        let entry = 0x1234 as *const u8;
+        // Nothing to link before compiled code may run in the store.
+        assert!(store.link_host_call(id, entry).is_none());
+        store.prepare_for_compiled_code();
+        let host = store.link_host_call(id, entry).expect("a host function");
+        assert!(std::ptr::eq(host.as_ptr(), store.host_func(id).unwrap()));
+        let func_ref = store.func_refs()[id.index()];
+        assert_eq!(func_ref.array_call, entry);
+        assert_eq!(func_ref.vmctx.cast::<HostFunc>(), host.as_ptr());
+        assert!(func_ref.native_call.is_null());
+        // Its `array_call` is no host → Wasm trampoline.
+        assert!(store.array_call(id).is_none());
     }
 }
