@@ -113,7 +113,9 @@ struct Frame {
     globals: *const GlobalCell,
     instance: InstanceId,
     func_index: u32,
-    pc: usize,
+    /// Where the frame continues: its next instruction, written when it calls (the running
+    /// frame's instruction pointer lives in the dispatch loop's `ip`).
+    ip: *const Op,
     base: usize,
 }
 
@@ -196,7 +198,7 @@ fn enter(
             globals: instance_entity.global_cells.as_ptr(),
             instance,
             func_index,
-            pc: 0,
+            ip: func.code.as_ptr(),
             base,
         },
     })
@@ -330,7 +332,7 @@ fn back_edge<'a>(
     store: &mut StoreOpaque,
     tiering: &Option<Tiering>,
     frame: Frame,
-    target: usize,
+    target: Target,
 ) -> Option<&'a LoopHeader> {
     let tiering = tiering.as_ref()?;
     // SAFETY: the frame's module and code are live (module invariants); the store, which
@@ -352,7 +354,7 @@ fn back_edge<'a>(
         // The running call needs the loop's entry; the function's own entry only helps
         // later calls, whose count makes it hot if there are enough of them (a big
         // function called once, a program's main, would otherwise be compiled twice).
-        match func.loop_at(target as Target) {
+        match func.loop_at(target) {
             Some(header) => {
                 tiering
                     .hooks
@@ -362,7 +364,7 @@ fn back_edge<'a>(
         }
     }
     let ready = module.tiers.osr_loop(defined)?;
-    func.loop_at(target as Target)
+    func.loop_at(target)
         .filter(|header| header.ordinal == ready)
 }
 
@@ -498,16 +500,15 @@ fn run<const TIERING: bool>(
         stacks.slots[..params].copy_from_slice(&values[..params]);
     }
 
-    // The current frame's hot state.
-    let mut code: *const Op;
+    // The current frame's hot state. `ip` is the next instruction; it is written back to
+    // `frame.ip` only when the frame calls, so the loop keeps it in a register.
+    let mut ip: *const Op = frame.ip;
     let mut registers: *mut u64;
     let mut memory_base: *mut u8;
     let mut memory_length: usize;
 
     macro_rules! load_frame_state {
         () => {{
-            // SAFETY: `frame.func` is live (module invariants).
-            code = unsafe { (*frame.func).code.as_ptr() };
             // SAFETY: `initialize_frame` made `slots.len() >= base + frame_size`.
             registers = unsafe { stacks.slots.as_mut_ptr().add(frame.base) };
             load_memory!();
@@ -595,6 +596,7 @@ fn run<const TIERING: bool>(
             match stacks.frames.pop() {
                 Some(caller) => {
                     frame = caller;
+                    ip = frame.ip;
                     load_frame_state!();
                 }
                 None => {
@@ -610,26 +612,26 @@ fn run<const TIERING: bool>(
     // continue the call in compiled code from the loop's header (on-stack replacement).
     macro_rules! jump {
         ($target:expr) => {{
-            if TIERING {
-                let target = $target as usize;
-                if target < frame.pc {
-                    if let Some(header) = back_edge(store, &tiering, frame, target) {
-                        frame.pc = target;
-                        if let Err(mut error) =
-                            enter_loop(store, data, stacks, frame, &tiering, header)
-                        {
-                            // The compiled frames include this function's own.
-                            error.backtrace.extend(backtrace_of_callers(&stacks.frames));
-                            return Err(error);
-                        }
-                        return_from_frame!();
-                        continue;
+            let offset: Target = $target;
+            // SAFETY: `ip` is one past the branch, and the branch's destination is an
+            // instruction of the same function (the translator resolved it).
+            let destination = unsafe { ip.offset(offset as isize - 1) };
+            if TIERING && offset <= 0 {
+                // SAFETY: `frame.func` is live, and `destination` points into its code.
+                let target =
+                    unsafe { destination.offset_from((*frame.func).code.as_ptr()) } as Target;
+                if let Some(header) = back_edge(store, &tiering, frame, target) {
+                    if let Err(mut error) = enter_loop(store, data, stacks, frame, &tiering, header)
+                    {
+                        // The compiled frames include this function's own.
+                        error.backtrace.extend(backtrace_of_callers(&stacks.frames));
+                        return Err(error);
                     }
+                    return_from_frame!();
+                    continue;
                 }
-                frame.pc = target;
-            } else {
-                frame.pc = $target as usize;
             }
+            ip = destination;
         }};
     }
     macro_rules! call_other {
@@ -649,8 +651,10 @@ fn run<const TIERING: bool>(
                     value_limit,
                 ) {
                     Ok(Some(callee_frame)) => {
+                        frame.ip = ip;
                         stacks.frames.push(frame);
                         frame = callee_frame;
+                        ip = frame.ip;
                     }
                     Ok(None) => {}
                     Err(mut error) => {
@@ -682,10 +686,13 @@ fn run<const TIERING: bool>(
     }
 
     loop {
-        // SAFETY: translation ends every path with a return, branch or trap, so `pc` stays
-        // inside `code` (module invariants).
-        let op = unsafe { *code.add(frame.pc) };
-        frame.pc += 1;
+        // A reference, not a copy: each arm reads the fields it needs, so the fields of
+        // every instruction are not decoded into registers before the dispatch.
+        // SAFETY: translation ends every path with a return, branch or trap, so `ip` stays
+        // inside the function's code (module invariants).
+        let op = unsafe { &*ip };
+        // SAFETY: as above; at worst one past the last instruction, never read.
+        ip = unsafe { ip.add(1) };
 
         // The lists of `ir.rs` are gathered by chained macros into one `match`, so
         // dispatch is a single jump table.
@@ -727,7 +734,7 @@ fn run<const TIERING: bool>(
                 simd_load_lane: { $($sllname:ident $sllty:ident;)* }
                 simd_store_lane: { $($sslname:ident $sslty:ident;)* }
             ) => {
-                match op {
+                match *op {
                     Op::Copy { dst, src } => set!(dst, get!(src)),
                     Op::CopyV128 { dst, src } => set_v128!(dst, get_v128!(src)),
                     Op::Branch { target } => jump!(target),
@@ -852,14 +859,6 @@ fn run<const TIERING: bool>(
                         let b = get_v128!(Slot(operands.0 + 2));
                         set_v128!(dst, simd::i8x16_shuffle(a, b, get_v128!(lanes)));
                     }
-                    other => slow_path!(other),
-                }
-            };
-        }
-
-        macro_rules! slow_path {
-            ($op:expr) => {
-                match $op {
                     Op::Trap { code } => {
                         let code = TrapCode::ALL
                             .get(code as usize)
@@ -883,11 +882,11 @@ fn run<const TIERING: bool>(
                         if_true,
                     } => {
                         // SAFETY: the translator always emits a `SelectOperand` after a `Select`.
-                        let Op::SelectOperand { if_false } = (unsafe { *code.add(frame.pc) })
-                        else {
+                        let Op::SelectOperand { if_false } = (unsafe { *ip }) else {
                             unreachable!("a Select is followed by its SelectOperand")
                         };
-                        frame.pc += 1;
+                        // SAFETY: the `SelectOperand` is followed by more code.
+                        ip = unsafe { ip.add(1) };
                         let value = if get!(condition) as u32 != 0 {
                             get!(if_true)
                         } else {
@@ -901,11 +900,11 @@ fn run<const TIERING: bool>(
                         if_true,
                     } => {
                         // SAFETY: as for `Select`.
-                        let Op::SelectOperand { if_false } = (unsafe { *code.add(frame.pc) })
-                        else {
+                        let Op::SelectOperand { if_false } = (unsafe { *ip }) else {
                             unreachable!("a SelectV128 is followed by its SelectOperand")
                         };
-                        frame.pc += 1;
+                        // SAFETY: as for `Select`.
+                        ip = unsafe { ip.add(1) };
                         let value = if get!(condition) as u32 != 0 {
                             get_v128!(if_true)
                         } else {
@@ -920,10 +919,11 @@ fn run<const TIERING: bool>(
                     }
                     Op::BranchTable { index, len } => {
                         let index = (get!(index) as u32).min(len);
-                        frame.pc += index as usize;
+                        // SAFETY: `len + 1` entries follow the `BranchTable`.
+                        ip = unsafe { ip.add(index as usize) };
                     }
                     Op::Return {} | Op::ReturnOne { .. } | Op::ReturnMany { .. } => {
-                        match op {
+                        match *op {
                             Op::ReturnOne { src } => set!(Slot(0), get!(src)),
                             Op::ReturnMany { first, count } => {
                                 for offset in 0..count {
@@ -969,15 +969,18 @@ fn run<const TIERING: bool>(
                             let callee_frame = Frame {
                                 func,
                                 func_index: function,
-                                pc: 0,
+                                // SAFETY: `func` was just obtained from a live `ModuleCode`.
+                                ip: unsafe { (*func).code.as_ptr() },
                                 base: frame.base + args.0 as usize,
                                 ..frame
                             };
                             if let Err(code) = initialize_frame(stacks, value_limit, callee_frame) {
                                 trap!(code);
                             }
+                            frame.ip = ip;
                             stacks.frames.push(frame);
                             frame = callee_frame;
+                            ip = frame.ip;
                             load_frame_state!();
                             continue;
                         };
@@ -1199,8 +1202,9 @@ fn run<const TIERING: bool>(
                         set!(dst, encode_func_ref(Some(id)));
                     }
                     Op::RefIsNull { dst, src } => set!(dst, (get!(src) == 0) as u64),
-                    // Handled by the generated arms of `dispatch`.
-                    _ => unreachable!("every instruction has a handler"),
+                    Op::SelectOperand { .. } => {
+                        unreachable!("a SelectOperand is read by the Select before it")
+                    }
                 }
             };
         }

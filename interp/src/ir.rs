@@ -22,16 +22,22 @@
 //! `args..args+n`, and the callee's frame starts at `args`, so its parameters are already in
 //! slots `0..n`. Results come back in the same slots.
 //!
-//! Branch targets are absolute instruction indices, resolved at translation. A conditional
-//! branch on an integer comparison is one instruction (`BranchI32LtS` and friends).
+//! Branch targets are resolved at translation and stored relative to the branch
+//! instruction ([`Target`]): the executor keeps only an instruction pointer, and a taken
+//! branch adds the distance to it. A conditional branch on an integer comparison is one
+//! instruction (`BranchI32LtS` and friends).
 
 /// A frame-relative slot index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(transparent)]
 pub struct Slot(pub u32);
 
-/// An instruction index within a function's code.
-pub type Target = u32;
+/// A branch destination. While the translator builds a function it is an absolute
+/// instruction index; in finished code ([`crate::translate::CompiledFunc::code`]) it is the
+/// distance from the branch instruction to its destination, in instructions (zero or
+/// negative for a backward branch), so the executor moves its instruction pointer without
+/// knowing where the code starts.
+pub type Target = i32;
 
 /// Lets the generated visitor treat slot fields and immediates uniformly.
 pub trait Field {
@@ -786,9 +792,13 @@ macro_rules! define_ops {
                 }
             }
 
-            /// The jump target of a fused compare-and-branch instruction.
-            pub fn compare_branch_target_mut(&mut self) -> Option<&mut Target> {
+            /// The destination of a branch instruction (`BranchTable` has none of its own:
+            /// its entries are `Branch`es).
+            pub fn branch_target_mut(&mut self) -> Option<&mut Target> {
                 match self {
+                    Op::Branch { target }
+                    | Op::BranchIfNonZero { target, .. }
+                    | Op::BranchIfZero { target, .. } => Some(target),
                     $( Op::$brname { target, .. } => Some(target), )*
                     _ => None,
                 }

@@ -58,7 +58,8 @@ pub struct CompiledFunc {
 /// fully described by the locals and `stack`.
 #[derive(Debug)]
 pub struct LoopHeader {
-    /// The code position of the header: where branches to the loop go.
+    /// The code position of the header (an absolute instruction index): where branches to
+    /// the loop go.
     pub pc: Target,
     /// The loop's position among the function's `loop` instructions in body order,
     /// counted from 0, dead code included: the name the JIT knows the loop by.
@@ -349,8 +350,12 @@ impl Translator<'_> {
                 slot.0 = slot.0 - TEMPORARY_MARK + temporaries_base;
             }
         };
-        for op in &mut self.code {
+        for (index, op) in self.code.iter_mut().enumerate() {
             op.visit_slots(&mut |slot| relocate(slot));
+            // From here on a target is relative to its branch (see `ir::Target`).
+            if let Some(target) = op.branch_target_mut() {
+                *target -= index as Target;
+            }
         }
         for header in &mut self.loops {
             header.stack.iter_mut().for_each(relocate);
@@ -819,15 +824,8 @@ impl Translator<'_> {
     }
 
     fn patch(&mut self, index: usize, target: Target) {
-        match &mut self.code[index] {
-            Op::Branch { target: slot }
-            | Op::BranchIfZero { target: slot, .. }
-            | Op::BranchIfNonZero { target: slot, .. } => *slot = target,
-            op => {
-                if let Some(slot) = op.compare_branch_target_mut() {
-                    *slot = target;
-                }
-            }
+        if let Some(slot) = self.code[index].branch_target_mut() {
+            *slot = target;
         }
     }
 
