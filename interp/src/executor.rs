@@ -84,8 +84,25 @@ impl ModuleCode {
     }
 
     /// The translation of function `index` (a function index of a defined function).
+    #[inline]
     fn function(&self, module: &RuntimeModule, index: u32) -> Result<&CompiledFunc, Trap> {
         let defined = (index - module.info.num_imported_functions) as usize;
+        // Every call within an instance asks: the translated case stays inline.
+        match self.functions[defined].get() {
+            Some(Ok(func)) => Ok(func),
+            _ => self.translate_function(module, defined),
+        }
+    }
+
+    /// [`Self::function`] when the function is not translated yet (or failed to).
+    #[cold]
+    #[inline(never)]
+    fn translate_function(
+        &self,
+        module: &RuntimeModule,
+        defined: usize,
+    ) -> Result<&CompiledFunc, Trap> {
+        let index = defined as u32 + module.info.num_imported_functions;
         self.functions[defined]
             .get_or_init(|| translate(&module.info, index, module.instrumentation))
             .as_ref()
@@ -204,37 +221,52 @@ fn enter(
     })
 }
 
+/// Grows the value stack to at least `end` slots, at most `limit` (doubling, to make
+/// growth rare).
+#[cold]
+#[inline(never)]
+fn grow_value_stack(stacks: &mut Stacks, limit: usize, end: usize) -> Result<(), TrapCode> {
+    if end > limit {
+        return Err(TrapCode::StackOverflow);
+    }
+    let new_len = end
+        .max(stacks.slots.len() * 2)
+        .max(MIN_SLOTS)
+        .min(limit.max(end));
+    stacks.slots.resize(new_len, 0);
+    Ok(())
+}
+
 /// The value stack's first size, in slots: small, because every store that has run Wasm
 /// keeps its stack (1 KiB here; it doubles as calls need more).
 const MIN_SLOTS: usize = 128;
 
 /// Prepares the frame's slots: grows the value stack if needed, zeroes the non-parameter
 /// locals and copies in the constants.
+#[inline(always)]
 fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: Frame) -> Result<(), TrapCode> {
     // SAFETY: `frame.func` points into a live `ModuleCode` (see the module invariants).
     let func = unsafe { &*frame.func };
     let end = frame.base + func.frame_size as usize;
     if end > stacks.slots.len() {
-        if end > limit {
-            return Err(TrapCode::StackOverflow);
-        }
-        let new_len = end
-            .max(stacks.slots.len() * 2)
-            .max(MIN_SLOTS)
-            .min(limit.max(end));
-        stacks.slots.resize(new_len, 0);
+        grow_value_stack(stacks, limit, end)?;
     }
+    let (params, locals) = (func.num_params as usize, func.num_locals as usize);
+    debug_assert!(params <= locals && locals + func.constants.len() <= func.frame_size as usize);
     // Loops, not `fill`/`copy_from_slice`: locals and constant pools are a handful of
     // values, below the break-even of a `memset`/`memcpy` call.
-    let frame_slots = &mut stacks.slots[frame.base..end];
-    for slot in &mut frame_slots[func.num_params as usize..func.num_locals as usize] {
-        *slot = 0;
-    }
-    for (slot, constant) in frame_slots[func.num_locals as usize..]
-        .iter_mut()
-        .zip(func.constants.iter())
-    {
-        *slot = *constant;
+    // SAFETY: `base + frame_size <= slots.len()` (ensured above), and the translator lays a
+    // frame out as parameters, other locals, constants, temporaries, so every slot written
+    // here is below `base + frame_size`.
+    unsafe {
+        let frame_slots = stacks.slots.as_mut_ptr().add(frame.base);
+        for slot in params..locals {
+            *frame_slots.add(slot) = 0;
+        }
+        let constants = frame_slots.add(locals);
+        for (index, constant) in func.constants.iter().enumerate() {
+            *constants.add(index) = *constant;
+        }
     }
     Ok(())
 }
