@@ -25,7 +25,9 @@
 //! Branch targets are resolved at translation and stored relative to the branch
 //! instruction ([`Target`]): the executor keeps only an instruction pointer, and a taken
 //! branch adds the distance to it. A conditional branch on an integer comparison is one
-//! instruction (`BranchI32LtS` and friends).
+//! instruction (`BranchI32LtS` and friends); so is one on `i32.eqz` (`BranchIfZero`, or
+//! `BranchIfNonZero` for the `if` that skips its `then`) and on `i64.eqz` (`BranchI64Eq`
+//! with the constant pool's zero).
 
 /// A frame-relative slot index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -175,7 +175,10 @@ struct Control<'a> {
 
 /// A condition for a conditional branch.
 enum Condition {
+    /// Taken when the slot's low 32 bits are not zero.
     Value(Slot),
+    /// Taken when the slot's low 32 bits are zero: an `i32.eqz` removed from the code.
+    Zero(Slot),
     /// A fusable comparison that was removed from the code: (fused op, negated fused op).
     Compare {
         lhs: Slot,
@@ -461,12 +464,23 @@ impl Translator<'_> {
     }
 
     fn constant(&mut self, bits: u64) {
+        let index = self.constant_index(bits);
+        self.push(Operand::Constant(index), false);
+    }
+
+    /// The pool index of constant `bits`, added to the pool if new.
+    fn constant_index(&mut self, bits: u64) -> u32 {
         let next = self.constants.len() as u32;
         let index = *self.constant_slots.entry(bits).or_insert(next);
         if index == next {
             self.constants.push(bits);
         }
-        self.push(Operand::Constant(index), false);
+        index
+    }
+
+    /// The slot of constant `bits`, for an operand the translator adds itself.
+    fn constant_slot(&mut self, bits: u64) -> Slot {
+        Slot(self.num_locals + self.constant_index(bits))
     }
 
     /// Pushes a `v128` constant: two consecutive pool entries, low half first.
@@ -723,7 +737,19 @@ impl Translator<'_> {
                     }
                 };
             }
-            if let Some(condition) = crate::for_each_fused_compare!(fuse) {
+            let condition = match self.code[last] {
+                // `i32.eqz` only inverts the branch. `i64.eqz` compares all 64 bits with a
+                // zero constant (the branches on a value look at the low 32 only).
+                Op::I32Eqz { src, .. } => Some(Condition::Zero(src)),
+                Op::I64Eqz { src, .. } => Some(Condition::Compare {
+                    lhs: src,
+                    rhs: self.constant_slot(0),
+                    fused: |lhs, rhs, target| Op::BranchI64Eq { lhs, rhs, target },
+                    negated: |lhs, rhs, target| Op::BranchI64Ne { lhs, rhs, target },
+                }),
+                _ => crate::for_each_fused_compare!(fuse),
+            };
+            if let Some(condition) = condition {
                 self.code.pop();
                 self.stack.pop();
                 self.last_result = None;
@@ -739,7 +765,13 @@ impl Translator<'_> {
                 condition: *condition,
                 target,
             },
-            (Condition::Value(condition), false) => Op::BranchIfZero {
+            (Condition::Value(condition), false) | (Condition::Zero(condition), true) => {
+                Op::BranchIfZero {
+                    condition: *condition,
+                    target,
+                }
+            }
+            (Condition::Zero(condition), false) => Op::BranchIfNonZero {
                 condition: *condition,
                 target,
             },
@@ -1478,5 +1510,121 @@ impl Translator<'_> {
             other => return self.simd(other),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kestrel_parser::Features;
+
+    /// The finished code of function 0 of `wat`.
+    fn code_of(wat: &str) -> Box<[Op]> {
+        let bytes = wat::parse_str(wat).expect("valid text");
+        let info = kestrel_parser::parse(bytes, &Features::default()).expect("valid module");
+        translate(&info, 0, Instrumentation::default())
+            .expect("translates")
+            .code
+    }
+
+    #[test]
+    fn i32_eqz_before_br_if_becomes_a_branch_on_zero() {
+        let code = code_of(
+            "(module (func (param i32) (result i32)
+               (block $zero (br_if $zero (i32.eqz (local.get 0))) (return (i32.const 1)))
+               (i32.const 0)))",
+        );
+        assert!(matches!(
+            code[0],
+            Op::BranchIfZero {
+                condition: Slot(0),
+                target: 2
+            }
+        ));
+        assert!(!code.iter().any(|op| matches!(op, Op::I32Eqz { .. })));
+    }
+
+    #[test]
+    fn i32_eqz_before_if_jumps_to_else_on_non_zero() {
+        let code = code_of(
+            "(module (func (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0))
+                 (then (i32.const 0)) (else (i32.const 1)))))",
+        );
+        assert!(matches!(
+            code[0],
+            Op::BranchIfNonZero {
+                condition: Slot(0),
+                ..
+            }
+        ));
+        assert!(!code.iter().any(|op| matches!(op, Op::I32Eqz { .. })));
+    }
+
+    #[test]
+    fn i64_eqz_before_br_if_compares_all_64_bits_with_zero() {
+        let code = code_of(
+            "(module (func (param i64) (result i32)
+               (block $zero (br_if $zero (i64.eqz (local.get 0))) (return (i32.const 1)))
+               (i32.const 0)))",
+        );
+        let Op::BranchI64Eq {
+            lhs: Slot(0),
+            rhs,
+            target: 2,
+        } = code[0]
+        else {
+            panic!("expected a fused branch, got {:?}", code[0]);
+        };
+        // The right operand is the pool's zero, right after the one local.
+        assert_eq!(rhs, Slot(1));
+        assert!(!code.iter().any(|op| matches!(op, Op::I64Eqz { .. })));
+    }
+
+    #[test]
+    fn an_eqz_whose_value_is_kept_is_not_fused() {
+        // `local.tee` stores the result: the comparison must stay.
+        let code = code_of(
+            "(module (func (param i32) (result i32) (local i32)
+               (block $zero (br_if $zero (local.tee 1 (i32.eqz (local.get 0)))))
+               (local.get 1)))",
+        );
+        assert!(
+            code.iter()
+                .any(|op| matches!(op, Op::I32Eqz { dst: Slot(1), .. }))
+        );
+        assert!(matches!(
+            code[1],
+            Op::BranchIfNonZero {
+                condition: Slot(1),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn branch_targets_are_relative_to_the_branch() {
+        // A loop's back edge goes backwards (zero or less), a block's exit forwards.
+        let code = code_of(
+            "(module (func (param i32) (result i32)
+               (block $done
+                 (loop $next
+                   (br_if $done (i32.eqz (local.get 0)))
+                   (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+                   (br $next)))
+               (local.get 0)))",
+        );
+        let branches: Vec<(usize, Target)> = code
+            .iter()
+            .enumerate()
+            .filter_map(|(index, op)| {
+                let mut op = *op;
+                op.branch_target_mut().map(|target| (index, *target))
+            })
+            .collect();
+        // `br_if $done` at 0 jumps past the loop's end, to the `return` at 3; `br $next`
+        // at 2 goes back to the header at 0.
+        assert_eq!(branches, vec![(0, 3), (2, -2)]);
+        assert!(matches!(code[3], Op::ReturnOne { .. }));
     }
 }

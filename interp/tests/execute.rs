@@ -102,3 +102,103 @@ fn traps_carry_their_code_and_backtrace() {
     let trap = run(FIBONACCI, "deep", &[0], 1).unwrap_err();
     assert_eq!(trap.trap_code(), Some(TrapCode::StackOverflow));
 }
+
+const EQZ_BRANCHES: &str = r#"
+(module
+  (func (export "br_if_eqz32") (param i32) (result i32)
+    (block $zero
+      (br_if $zero (i32.eqz (local.get 0)))
+      (return (i32.const 1)))
+    (i32.const 0))
+  (func (export "if_eqz32") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0)) (else (i32.const 1))))
+  (func (export "br_if_eqz64") (param i64) (result i32)
+    (block $zero
+      (br_if $zero (i64.eqz (local.get 0)))
+      (return (i32.const 1)))
+    (i32.const 0))
+  (func (export "if_eqz64") (param i64) (result i32)
+    (if (result i32) (i64.eqz (local.get 0)) (then (i32.const 0)) (else (i32.const 1))))
+  ;; The tested value is a temporary, and the branch carries a value past another one, so
+  ;; it needs moves (the fused branch skips them when not taken).
+  (func (export "br_if_eqz_moves") (param i32 i32) (result i32)
+    (i32.const 100)
+    (block $out (result i32)
+      (i32.const 5)
+      (local.get 1)
+      (br_if $out (i32.eqz (i32.and (local.get 0) (i32.const 0xff))))
+      (drop) (drop) (i32.const -1))
+    (i32.add))
+  ;; A loop left by an `i32.eqz` branch, entered again by a backward one.
+  (func (export "count_down") (param i32) (result i32)
+    (local $steps i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get 0)))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (local.set $steps (i32.add (local.get $steps) (i32.const 1)))
+        (br $next)))
+    (local.get $steps))
+)"#;
+
+#[test]
+fn i32_eqz_branches_are_taken_exactly_on_zero() {
+    let cases: [(u32, u64); 5] = [
+        (0, 0),
+        (1, 1),
+        (u32::MAX, 1),
+        (i32::MIN as u32, 1),
+        (i32::MAX as u32, 1),
+    ];
+    for (value, expected) in cases {
+        for export in ["br_if_eqz32", "if_eqz32"] {
+            assert_eq!(
+                run(EQZ_BRANCHES, export, &[u64::from(value)], 1).unwrap(),
+                vec![expected],
+                "{export}({value:#x})"
+            );
+        }
+    }
+}
+
+#[test]
+fn i64_eqz_branches_look_at_all_64_bits() {
+    // `1 << 32` has zero low bits: a branch on the low half alone would take it for zero.
+    let cases: [(u64, u64); 6] = [
+        (0, 0),
+        (1, 1),
+        (1 << 32, 1),
+        (i64::MIN as u64, 1),
+        (i64::MAX as u64, 1),
+        (u64::MAX, 1),
+    ];
+    for (value, expected) in cases {
+        for export in ["br_if_eqz64", "if_eqz64"] {
+            assert_eq!(
+                run(EQZ_BRANCHES, export, &[value], 1).unwrap(),
+                vec![expected],
+                "{export}({value:#x})"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_fused_eqz_branch_with_moves_carries_its_value_only_when_taken() {
+    // Taken: the low byte is zero, the carried 7 arrives; not taken: -1 does.
+    assert_eq!(
+        run(EQZ_BRANCHES, "br_if_eqz_moves", &[0x100, 7], 1).unwrap(),
+        vec![107]
+    );
+    assert_eq!(
+        run(EQZ_BRANCHES, "br_if_eqz_moves", &[0x101, 7], 1).unwrap(),
+        vec![99]
+    );
+}
+
+#[test]
+fn loops_run_through_relative_branches() {
+    for n in [0u64, 1, 1000] {
+        assert_eq!(run(EQZ_BRANCHES, "count_down", &[n], 1).unwrap(), vec![n]);
+    }
+}
