@@ -1,9 +1,13 @@
 //! The dispatch loop.
 //!
-//! One `match` over [`Op`] in a loop, with the current frame's registers, code and memory
-//! kept in locals. Calls between Wasm functions push a [`Frame`] on a heap-allocated frame
-//! stack, never on the host stack, so recursion depth is bounded by configuration only and
-//! deep recursion traps with "call stack exhausted" instead of overflowing the host.
+//! One `match` over [`Op`] in a loop. The running frame's hot state lives in locals the
+//! optimiser can keep in registers: `ip` (a pointer to the next instruction, stored into
+//! the frame only when it calls), `registers` (its first slot) and the base and length of
+//! memory 0. Everything else about the frame (its function, instance, base) is read from
+//! its [`Frame`], the top of a heap-allocated frame stack, only by calls, returns and
+//! traps. Calls between Wasm functions push a `Frame` there, never on the host stack, so
+//! recursion depth is bounded by configuration only and deep recursion traps with "call
+//! stack exhausted" instead of overflowing the host.
 //!
 //! # Tiered execution
 //!
@@ -33,9 +37,11 @@
 //!   slots after it that the instruction reads or writes with it: the second half of a
 //!   `v128`, and the rest of a group of consecutive operands (`operands`). The value
 //!   stack only reallocates when a frame is entered, after which `registers` is recomputed.
-//! - `code` points into a `CompiledFunc` owned by a `ModuleCode` in the instance's
-//!   `RuntimeModule`, which the store keeps alive for as long as the store lives; the
-//!   executor borrows the store for the whole call.
+//! - `ip` and a frame's `func` point into a `CompiledFunc` owned by a `ModuleCode` in the
+//!   instance's `RuntimeModule`, which the store keeps alive for as long as the store
+//!   lives; the executor borrows the store for the whole call. `ip` stays inside its
+//!   function's code: every path ends with a return, branch or trap, and a branch's
+//!   relative target (`ir::Target`) names an instruction of the same function.
 //! - `globals` points at the instance's `global_cells`, a boxed slice that lives as long as
 //!   the instance (and so the store); each cell is a separate allocation owned by the store.
 //! - `memory` points at the `VMMemoryDefinition` of the instance's memory 0, boxed inside
@@ -121,6 +127,7 @@ pub fn translate_all(module: &RuntimeModule) -> Result<(), String> {
 }
 
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct Frame {
     func: *const CompiledFunc,
     module_code: *const ModuleCode,
@@ -130,16 +137,19 @@ struct Frame {
     globals: *const GlobalCell,
     instance: InstanceId,
     func_index: u32,
-    /// Where the frame continues: its next instruction, written when it calls (the running
-    /// frame's instruction pointer lives in the dispatch loop's `ip`).
-    ip: *const Op,
     base: usize,
+    /// Where the frame continues: its next instruction, written when it calls (the running
+    /// frame's instruction pointer lives in the dispatch loop's `ip`). Last, and never copied
+    /// with the other fields when a callee's frame is made from its caller's, so no wide
+    /// copy reads it right after it was written (a store that cannot be forwarded).
+    ip: *const Op,
 }
 
 /// Reused between calls: the value stack and the frame stack.
 #[derive(Default)]
 struct Stacks {
     slots: Vec<u64>,
+    /// Every frame of the running `run`, the running one on top.
     frames: Vec<Frame>,
 }
 
@@ -271,21 +281,45 @@ fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: Frame) -> Result<(
     Ok(())
 }
 
-fn backtrace(current: Frame, frames: &[Frame]) -> Vec<FrameInfo> {
-    let mut backtrace = vec![FrameInfo {
-        instance: current.instance,
-        func_index: current.func_index,
-    }];
-    backtrace.extend(backtrace_of_callers(frames));
-    backtrace
+/// Every frame on the frame stack, innermost (the running one) first.
+fn backtrace(frames: &[Frame]) -> Vec<FrameInfo> {
+    backtrace_of(frames).collect()
 }
 
-/// The frames below the current one, innermost first.
+/// The frames below the running one, innermost first.
 fn backtrace_of_callers(frames: &[Frame]) -> impl Iterator<Item = FrameInfo> + '_ {
+    backtrace_of(&frames[..frames.len().saturating_sub(1)])
+}
+
+fn backtrace_of(frames: &[Frame]) -> impl Iterator<Item = FrameInfo> + '_ {
     frames.iter().rev().map(|frame| FrameInfo {
         instance: frame.instance,
         func_index: frame.func_index,
     })
+}
+
+/// The running frame: the top of the frame stack, which `run` keeps from its start to its
+/// return.
+#[inline(always)]
+fn running(frames: &[Frame]) -> &Frame {
+    match frames.last() {
+        Some(frame) => frame,
+        None => unreachable!("the running frame is on the frame stack"),
+    }
+}
+
+/// [`running`], to record where it continues.
+#[inline(always)]
+fn running_mut(frames: &mut [Frame]) -> &mut Frame {
+    match frames.last_mut() {
+        Some(frame) => frame,
+        None => unreachable!("the running frame is on the frame stack"),
+    }
+}
+
+/// How many frames are below the running one.
+fn callers(stacks: &Stacks) -> usize {
+    stacks.frames.len().saturating_sub(1)
 }
 
 trait FromSlot {
@@ -427,7 +461,7 @@ fn enter_loop(
     // Compiled frames below count against the interpreter's depth, as for a native call;
     // the compiled frame replaces this one.
     let saved_depth = store.call_depth;
-    store.call_depth += stacks.frames.len() as u32;
+    store.call_depth += callers(stacks) as u32;
     store.on_stack_replacements += 1;
     let result = tiering.hooks.enter_loop(
         store,
@@ -490,7 +524,7 @@ fn call_native(
     let count = slot_count(ty.params()).max(slot_count(ty.results()));
     let args_start = frame.base + args.0 as usize;
     let saved_depth = store.call_depth;
-    store.call_depth += stacks.frames.len() as u32 + 1;
+    store.call_depth += callers(stacks) as u32 + 1;
     let result = tiering.hooks.call_native(
         store,
         data,
@@ -516,7 +550,7 @@ fn run<const TIERING: bool>(
         .max_call_depth
         .saturating_sub(store.call_depth) as usize;
     let tiering = if TIERING { store.tiering.clone() } else { None };
-    let mut frame = enter(store, instance, func_index, 0)?.frame;
+    let frame = enter(store, instance, func_index, 0)?.frame;
     if TIERING {
         // SAFETY: the frame's module and code are live (module invariants).
         let (module, module_code) = unsafe { (&*frame.module, &*frame.module_code) };
@@ -531,10 +565,20 @@ fn run<const TIERING: bool>(
         let params = func.num_params as usize;
         stacks.slots[..params].copy_from_slice(&values[..params]);
     }
+    stacks.frames.push(frame);
 
-    // The current frame's hot state. `ip` is the next instruction; it is written back to
-    // `frame.ip` only when the frame calls, so the loop keeps it in a register.
-    let mut ip: *const Op = frame.ip;
+    // The running frame is the top of `stacks.frames`, read from there by calls, returns
+    // and traps only: a local copy's nine fields would take the registers the loop's hot
+    // state needs.
+    macro_rules! frame {
+        () => {
+            *running(&stacks.frames)
+        };
+    }
+
+    // The running frame's hot state. `ip` is the next instruction; it is written to the
+    // frame only when the frame calls, so the loop keeps it in a register.
+    let mut ip: *const Op = frame!().ip;
     let mut registers: *mut u64;
     let mut memory_base: *mut u8;
     let mut memory_length: usize;
@@ -542,18 +586,18 @@ fn run<const TIERING: bool>(
     macro_rules! load_frame_state {
         () => {{
             // SAFETY: `initialize_frame` made `slots.len() >= base + frame_size`.
-            registers = unsafe { stacks.slots.as_mut_ptr().add(frame.base) };
+            registers = unsafe { stacks.slots.as_mut_ptr().add(frame!().base) };
             load_memory!();
         }};
     }
     macro_rules! load_memory {
         () => {{
-            if frame.memory.is_null() {
+            if frame!().memory.is_null() {
                 memory_base = std::ptr::null_mut();
                 memory_length = 0;
             } else {
-                // SAFETY: `frame.memory` points at a boxed definition owned by the store.
-                let definition = unsafe { &*frame.memory };
+                // SAFETY: `frame!().memory` points at a boxed definition owned by the store.
+                let definition = unsafe { &*frame!().memory };
                 memory_base = definition.base;
                 memory_length = definition.current_length;
             }
@@ -595,7 +639,7 @@ fn run<const TIERING: bool>(
     macro_rules! trap {
         ($code:expr) => {{
             let mut trap = Trap::code($code);
-            trap.backtrace = backtrace(frame, &stacks.frames);
+            trap.backtrace = backtrace(&stacks.frames);
             return Err(trap);
         }};
     }
@@ -614,26 +658,39 @@ fn run<const TIERING: bool>(
     macro_rules! native_call {
         ($callee:expr, $args:expr) => {{
             let callee: FuncId = $callee;
-            if let Err(mut error) = call_native(store, data, stacks, frame, &tiering, callee, $args)
+            if let Err(mut error) =
+                call_native(store, data, stacks, frame!(), &tiering, callee, $args)
             {
-                error.backtrace.extend(backtrace(frame, &stacks.frames));
+                error.backtrace.extend(backtrace(&stacks.frames));
                 return Err(error);
             }
             load_frame_state!();
         }};
     }
-    // Leaves the current frame with its results in its slots from 0 on.
+    // Saves `ip` in the running frame and makes `callee`, whose slots are ready, the
+    // running frame.
+    macro_rules! enter_callee {
+        ($callee:expr) => {{
+            let callee: Frame = $callee;
+            running_mut(&mut stacks.frames).ip = ip;
+            // SAFETY: the callee's code is live (module invariants).
+            ip = unsafe { (*callee.func).code.as_ptr() };
+            stacks.frames.push(callee);
+        }};
+    }
+    // Leaves the running frame with its results in its slots from 0 on.
     macro_rules! return_from_frame {
         () => {{
-            match stacks.frames.pop() {
+            let returning = frame!();
+            stacks.frames.pop();
+            match stacks.frames.last() {
                 Some(caller) => {
-                    frame = caller;
-                    ip = frame.ip;
+                    ip = caller.ip;
                     load_frame_state!();
                 }
                 None => {
-                    // SAFETY: `frame.func` is live.
-                    let results = unsafe { (*frame.func).num_results } as usize;
+                    // SAFETY: `returning.func` is live (module invariants).
+                    let results = unsafe { (*returning.func).num_results } as usize;
                     values[..results].copy_from_slice(&stacks.slots[..results]);
                     return Ok(());
                 }
@@ -649,11 +706,12 @@ fn run<const TIERING: bool>(
             // instruction of the same function (the translator resolved it).
             let destination = unsafe { ip.offset(offset as isize - 1) };
             if TIERING && offset <= 0 {
-                // SAFETY: `frame.func` is live, and `destination` points into its code.
-                let target =
-                    unsafe { destination.offset_from((*frame.func).code.as_ptr()) } as Target;
-                if let Some(header) = back_edge(store, &tiering, frame, target) {
-                    if let Err(mut error) = enter_loop(store, data, stacks, frame, &tiering, header)
+                let func = frame!().func;
+                // SAFETY: `func` is live, and `destination` points into its code.
+                let target = unsafe { destination.offset_from((*func).code.as_ptr()) } as Target;
+                if let Some(header) = back_edge(store, &tiering, frame!(), target) {
+                    if let Err(mut error) =
+                        enter_loop(store, data, stacks, frame!(), &tiering, header)
                     {
                         // The compiled frames include this function's own.
                         error.backtrace.extend(backtrace_of_callers(&stacks.frames));
@@ -676,22 +734,17 @@ fn run<const TIERING: bool>(
                     store,
                     data,
                     stacks,
-                    frame,
+                    frame!(),
                     $callee,
                     $args,
                     depth_limit,
                     value_limit,
                 ) {
-                    Ok(Some(callee_frame)) => {
-                        frame.ip = ip;
-                        stacks.frames.push(frame);
-                        frame = callee_frame;
-                        ip = frame.ip;
-                    }
+                    Ok(Some(callee_frame)) => enter_callee!(callee_frame),
                     Ok(None) => {}
                     Err(mut error) => {
                         if error.backtrace.is_empty() {
-                            error.backtrace = backtrace(frame, &stacks.frames);
+                            error.backtrace = backtrace(&stacks.frames);
                         }
                         return Err(error);
                     }
@@ -713,7 +766,7 @@ fn run<const TIERING: bool>(
     }
     macro_rules! instance_entity {
         () => {
-            store.instance(frame.instance)
+            store.instance(frame!().instance)
         };
     }
 
@@ -967,8 +1020,8 @@ fn run<const TIERING: bool>(
                         return_from_frame!();
                     }
                     Op::Call { function, args } => {
-                        // SAFETY: `frame.module` is live (module invariants).
-                        let module = unsafe { &*frame.module };
+                        // SAFETY: `frame!().module` is live (module invariants).
+                        let module = unsafe { &*frame!().module };
                         let callee = if function < module.info.num_imported_functions {
                             instance_entity!().funcs.get(function)
                         } else if TIERING
@@ -976,9 +1029,9 @@ fn run<const TIERING: bool>(
                                 store,
                                 &tiering,
                                 // SAFETY: the frame's code is live (module invariants).
-                                unsafe { &*frame.module_code },
+                                unsafe { &*frame!().module_code },
                                 module,
-                                frame.instance,
+                                frame!().instance,
                                 function,
                             )
                         {
@@ -986,33 +1039,35 @@ fn run<const TIERING: bool>(
                             continue;
                         } else {
                             // Calls within the instance skip the store's function table.
-                            if stacks.frames.len() >= depth_limit {
+                            if callers(stacks) >= depth_limit {
                                 trap!(TrapCode::StackOverflow);
                             }
-                            // SAFETY: `frame.module_code` is live.
-                            let module_code = unsafe { &*frame.module_code };
+                            // SAFETY: `frame!().module_code` is live.
+                            let module_code = unsafe { &*frame!().module_code };
                             let func = match module_code.function(module, function) {
                                 Ok(func) => func as *const CompiledFunc,
                                 Err(mut error) => {
-                                    error.backtrace = backtrace(frame, &stacks.frames);
+                                    error.backtrace = backtrace(&stacks.frames);
                                     return Err(error);
                                 }
                             };
+                            // Field by field, leaving out the caller's `ip` (see `Frame::ip`).
+                            let caller = running(&stacks.frames);
                             let callee_frame = Frame {
                                 func,
+                                module_code: caller.module_code,
+                                module: caller.module,
+                                memory: caller.memory,
+                                globals: caller.globals,
+                                instance: caller.instance,
                                 func_index: function,
-                                // SAFETY: `func` was just obtained from a live `ModuleCode`.
-                                ip: unsafe { (*func).code.as_ptr() },
-                                base: frame.base + args.0 as usize,
-                                ..frame
+                                base: caller.base + args.0 as usize,
+                                ip: std::ptr::null(),
                             };
                             if let Err(code) = initialize_frame(stacks, value_limit, callee_frame) {
                                 trap!(code);
                             }
-                            frame.ip = ip;
-                            stacks.frames.push(frame);
-                            frame = callee_frame;
-                            ip = frame.ip;
+                            enter_callee!(callee_frame);
                             load_frame_state!();
                             continue;
                         };
@@ -1023,8 +1078,8 @@ fn run<const TIERING: bool>(
                         args,
                         table,
                     } => {
-                        // SAFETY: `frame.module` is live.
-                        let module = unsafe { &*frame.module };
+                        // SAFETY: `frame!().module` is live.
+                        let module = unsafe { &*frame!().module };
                         let expected = module.type_ids[type_index as usize];
                         let num_params =
                             slot_count(module.info.types[type_index as usize].params()) as u32;
@@ -1043,7 +1098,7 @@ fn run<const TIERING: bool>(
                         call_other!(callee, args);
                     }
                     Op::GlobalGet { dst, global } => {
-                        let cell = frame.globals.wrapping_add(global as usize);
+                        let cell = frame!().globals.wrapping_add(global as usize);
                         // SAFETY: validation bounds `global` by the instance's globals, and
                         // their cells live as long as the store (module invariants).
                         let value = unsafe { (*(*cell).as_ptr()).get_u64() };
@@ -1051,20 +1106,20 @@ fn run<const TIERING: bool>(
                     }
                     Op::GlobalSet { src, global } => {
                         let value = get!(src);
-                        let cell = frame.globals.wrapping_add(global as usize);
+                        let cell = frame!().globals.wrapping_add(global as usize);
                         // SAFETY: as for `GlobalGet`; validation guarantees the global is
                         // mutable, and nothing else accesses the cell during the write.
                         unsafe { (*(*cell).as_ptr()).set_u64(value) };
                     }
                     Op::GlobalGetV128 { dst, global } => {
-                        let cell = frame.globals.wrapping_add(global as usize);
+                        let cell = frame!().globals.wrapping_add(global as usize);
                         // SAFETY: as for `GlobalGet`.
                         let value = unsafe { (*(*cell).as_ptr()).bits };
                         set_v128!(dst, value);
                     }
                     Op::GlobalSetV128 { src, global } => {
                         let value = get_v128!(src);
-                        let cell = frame.globals.wrapping_add(global as usize);
+                        let cell = frame!().globals.wrapping_add(global as usize);
                         // SAFETY: as for `GlobalSet`.
                         unsafe { (*(*cell).as_ptr()).bits = value };
                     }
@@ -1100,7 +1155,7 @@ fn run<const TIERING: bool>(
                     Op::MemoryFill { operands, memory } => {
                         let (destination, value, len) = three_operands!(operands);
                         let result = store.memory_fill(
-                            frame.instance,
+                            frame!().instance,
                             memory,
                             destination,
                             value as u8,
@@ -1117,7 +1172,7 @@ fn run<const TIERING: bool>(
                     } => {
                         let (destination, source, len) = three_operands!(operands);
                         let result = store.memory_copy(
-                            frame.instance,
+                            frame!().instance,
                             destination_memory,
                             source_memory,
                             destination,
@@ -1135,7 +1190,7 @@ fn run<const TIERING: bool>(
                     } => {
                         let (destination, source, len) = three_operands!(operands);
                         let result = store.memory_init(
-                            frame.instance,
+                            frame!().instance,
                             memory,
                             segment,
                             destination,
@@ -1146,7 +1201,7 @@ fn run<const TIERING: bool>(
                             trap!(code);
                         }
                     }
-                    Op::DataDrop { segment } => store.data_drop(frame.instance, segment),
+                    Op::DataDrop { segment } => store.data_drop(frame!().instance, segment),
                     Op::TableGet { dst, index, table } => {
                         let id = instance_entity!().tables[table as usize];
                         match store.table(id).get(get!(index) as u32 as u64) {
@@ -1187,7 +1242,7 @@ fn run<const TIERING: bool>(
                         let value = get!(Slot(operands.0 + 1));
                         let len = get!(Slot(operands.0 + 2)) as u32 as u64;
                         if let Err(code) =
-                            store.table_fill(frame.instance, table, start, value, len)
+                            store.table_fill(frame!().instance, table, start, value, len)
                         {
                             trap!(code);
                         }
@@ -1199,7 +1254,7 @@ fn run<const TIERING: bool>(
                     } => {
                         let (destination, source, len) = three_operands!(operands);
                         let result = store.table_copy(
-                            frame.instance,
+                            frame!().instance,
                             destination_table,
                             source_table,
                             destination,
@@ -1217,7 +1272,7 @@ fn run<const TIERING: bool>(
                     } => {
                         let (destination, source, len) = three_operands!(operands);
                         let result = store.table_init(
-                            frame.instance,
+                            frame!().instance,
                             table,
                             segment,
                             destination,
@@ -1228,7 +1283,7 @@ fn run<const TIERING: bool>(
                             trap!(code);
                         }
                     }
-                    Op::ElemDrop { segment } => store.elem_drop(frame.instance, segment),
+                    Op::ElemDrop { segment } => store.elem_drop(frame!().instance, segment),
                     Op::RefFunc { dst, function } => {
                         let id = instance_entity!().funcs.get(function);
                         set!(dst, encode_func_ref(Some(id)));
@@ -1264,7 +1319,7 @@ fn call_function(
         FuncEntity::Host(host) => {
             let count = slot_count(host.ty.params()).max(slot_count(host.ty.results()));
             let saved_depth = store.call_depth;
-            store.call_depth += stacks.frames.len() as u32 + 1;
+            store.call_depth += callers(stacks) as u32 + 1;
             let caller = Some(frame.instance);
             let result = host.call(
                 store,
@@ -1278,7 +1333,7 @@ fn call_function(
         FuncEntity::Wasm {
             instance, index, ..
         } => {
-            if stacks.frames.len() >= depth_limit {
+            if callers(stacks) >= depth_limit {
                 return Err(Trap::code(TrapCode::StackOverflow));
             }
             // The dispatch loop switches to the callee; its return restores the caller.
