@@ -322,6 +322,40 @@ fn callers(stacks: &Stacks) -> usize {
     stacks.frames.len().saturating_sub(1)
 }
 
+/// An instruction's 32-bit immediate as an operand type: sign-extended for the 64-bit
+/// ones, as the translator chose it (`ir::for_each_binary_imm`).
+trait FromImm {
+    fn from_imm(imm: i32) -> Self;
+}
+
+impl FromImm for i32 {
+    #[inline(always)]
+    fn from_imm(imm: i32) -> Self {
+        imm
+    }
+}
+
+impl FromImm for u32 {
+    #[inline(always)]
+    fn from_imm(imm: i32) -> Self {
+        imm as u32
+    }
+}
+
+impl FromImm for i64 {
+    #[inline(always)]
+    fn from_imm(imm: i32) -> Self {
+        i64::from(imm)
+    }
+}
+
+impl FromImm for u64 {
+    #[inline(always)]
+    fn from_imm(imm: i32) -> Self {
+        i64::from(imm) as u64
+    }
+}
+
 trait FromSlot {
     fn from_slot(bits: u64) -> Self;
 }
@@ -786,7 +820,9 @@ fn run<const TIERING: bool>(
         macro_rules! gather_trapping_unary { ($($t:tt)*) => { crate::for_each_trapping_unary!(gather_load $($t)*) } }
         macro_rules! gather_load { ($($t:tt)*) => { crate::for_each_load!(gather_store $($t)*) } }
         macro_rules! gather_store { ($($t:tt)*) => { crate::for_each_store!(gather_branch_compare $($t)*) } }
-        macro_rules! gather_branch_compare { ($($t:tt)*) => { crate::for_each_branch_compare!(gather_simd_binary $($t)*) } }
+        macro_rules! gather_branch_compare { ($($t:tt)*) => { crate::for_each_branch_compare!(gather_branch_compare_imm $($t)*) } }
+        macro_rules! gather_branch_compare_imm { ($($t:tt)*) => { crate::for_each_branch_compare_imm!(gather_binary_imm $($t)*) } }
+        macro_rules! gather_binary_imm { ($($t:tt)*) => { crate::for_each_binary_imm!(gather_simd_binary $($t)*) } }
         macro_rules! gather_simd_binary { ($($t:tt)*) => { crate::for_each_simd_binary!(gather_simd_unary $($t)*) } }
         macro_rules! gather_simd_unary { ($($t:tt)*) => { crate::for_each_simd_unary!(gather_simd_ternary $($t)*) } }
         macro_rules! gather_simd_ternary { ($($t:tt)*) => { crate::for_each_simd_ternary!(gather_simd_shift $($t)*) } }
@@ -807,6 +843,8 @@ fn run<const TIERING: bool>(
                 load: { $($lname:ident $lty:ident |$lv:ident| $lconvert:expr;)* }
                 store: { $($sname:ident $sty:ident;)* }
                 branch_compare: { $($brname:ident $brty:ident |$bra:ident, $brb:ident| $brbody:expr;)* }
+                branch_compare_imm: { $($biname:ident $bity:ident |$bia:ident, $bib:ident| $bibody:expr;)* }
+                binary_imm: { $($bmname:ident $bmty:ident |$bma:ident, $bmb:ident| $bmbody:expr;)* }
                 simd_binary: { $($sbname:ident $sbfunction:path;)* }
                 simd_unary: { $($suname:ident $sufunction:path;)* }
                 simd_ternary: { $($stname:ident $stfunction:path;)* }
@@ -839,6 +877,18 @@ fn run<const TIERING: bool>(
                         if $brbody {
                             jump!(target);
                         }
+                    } )*
+                    $( Op::$biname { lhs, imm, target } => {
+                        let $bia = <$bity as FromSlot>::from_slot(get!(lhs));
+                        let $bib = <$bity as FromImm>::from_imm(imm);
+                        if $bibody {
+                            jump!(target);
+                        }
+                    } )*
+                    $( Op::$bmname { dst, lhs, imm } => {
+                        let $bma = <$bmty as FromSlot>::from_slot(get!(lhs));
+                        let $bmb = <$bmty as FromImm>::from_imm(imm);
+                        set!(dst, IntoSlot::into_slot($bmbody));
                     } )*
                     $( Op::$bname { dst, lhs, rhs } => {
                         let $ba = <$bty as FromSlot>::from_slot(get!(lhs));

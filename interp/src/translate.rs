@@ -179,6 +179,13 @@ enum Condition {
     Value(Slot),
     /// Taken when the slot's low 32 bits are zero: an `i32.eqz` removed from the code.
     Zero(Slot),
+    /// A fusable comparison with a constant right operand that fits an immediate.
+    CompareImm {
+        lhs: Slot,
+        imm: i32,
+        fused: fn(Slot, i32, Target) -> Op,
+        negated: fn(Slot, i32, Target) -> Op,
+    },
     /// A fusable comparison that was removed from the code: (fused op, negated fused op).
     Compare {
         lhs: Slot,
@@ -210,6 +217,9 @@ struct Translator<'a> {
     /// `loop` instructions read so far, reachable or not.
     loops_seen: u32,
     loops: Vec<LoopHeader>,
+    /// Whether an instruction took a constant as an immediate, so the pool may hold
+    /// constants no instruction names.
+    immediates: bool,
 }
 
 /// Translates defined function `index` of `info`, with the fuel charges and epoch checks
@@ -261,6 +271,7 @@ pub fn translate(
         dead_depth: 0,
         loops_seen: 0,
         loops: Vec::new(),
+        immediates: false,
     };
     let mut meter = Meter::new(instrumentation, &body).map_err(error)?;
     let mut operators = body.get_operators_reader().map_err(error)?;
@@ -347,10 +358,16 @@ fn block_values(info: &ModuleInfo, block_type: BlockType) -> (Values<'_>, Values
 
 impl Translator<'_> {
     fn finish(mut self, num_params: u32, num_results: u32) -> CompiledFunc {
-        let temporaries_base = self.num_locals + self.constants.len() as u32;
+        let (constants, renumber) = self.compact_constants();
+        let constants_base = self.num_locals;
+        let temporaries_base = self.num_locals + constants.len() as u32;
         let relocate = |slot: &mut Slot| {
             if slot.0 >= TEMPORARY_MARK {
                 slot.0 = slot.0 - TEMPORARY_MARK + temporaries_base;
+            } else if let Some(renumber) = &renumber
+                && slot.0 >= constants_base
+            {
+                slot.0 = constants_base + renumber[(slot.0 - constants_base) as usize];
             }
         };
         for (index, op) in self.code.iter_mut().enumerate() {
@@ -369,9 +386,50 @@ impl Translator<'_> {
             num_params,
             num_results,
             frame_size: temporaries_base + self.max_height,
-            constants: self.constants.into(),
+            constants: constants.into(),
             loops: self.loops.into(),
         }
+    }
+
+    /// The constant pool without the constants no instruction names (those that became
+    /// immediates), and how to renumber the kept ones (new index by old index), or the
+    /// pool as it is when nothing was dropped. Every constant copied on entry costs every
+    /// call. A pool with `v128` constants stays whole: their second halves are named only
+    /// through their first.
+    fn compact_constants(&mut self) -> (Vec<u64>, Option<Vec<u32>>) {
+        let constants = std::mem::take(&mut self.constants);
+        if !self.immediates || constants.is_empty() || !self.wide_constant_slots.is_empty() {
+            return (constants, None);
+        }
+        let (base, end) = (self.num_locals, self.num_locals + constants.len() as u32);
+        let mut used = vec![false; constants.len()];
+        let mut mark = |slot: &mut Slot| {
+            if (base..end).contains(&slot.0) {
+                used[(slot.0 - base) as usize] = true;
+            }
+        };
+        for op in &mut self.code {
+            op.visit_slots(&mut mark);
+        }
+        for header in &mut self.loops {
+            header.stack.iter_mut().for_each(&mut mark);
+        }
+        if used.iter().all(|used| *used) {
+            return (constants, None);
+        }
+        let mut kept = Vec::with_capacity(constants.len());
+        let renumber = constants
+            .iter()
+            .zip(&used)
+            .map(|(constant, used)| {
+                let index = kept.len() as u32;
+                if *used {
+                    kept.push(*constant);
+                }
+                index
+            })
+            .collect();
+        (kept, Some(renumber))
     }
 
     /// Emits an epoch check and a fuel charge, in that order (see
@@ -478,9 +536,52 @@ impl Translator<'_> {
         index
     }
 
-    /// The slot of constant `bits`, for an operand the translator adds itself.
-    fn constant_slot(&mut self, bits: u64) -> Slot {
-        Slot(self.num_locals + self.constant_index(bits))
+    /// The value of `slot` as an instruction's immediate, if it is a scalar constant's slot
+    /// and fits: any 32-bit value, a 64-bit one (`wide`) only in the sign-extended range.
+    fn immediate_of(&self, slot: Slot, wide: bool) -> Option<i32> {
+        // Slots of integer operands: a constant's is a scalar's, never half a `v128`.
+        let index = slot.0.checked_sub(self.num_locals)? as usize;
+        let bits = *self.constants.get(index)?;
+        if wide {
+            i32::try_from(bits as i64).ok()
+        } else {
+            Some(bits as u32 as i32)
+        }
+    }
+
+    /// A binary instruction whose right operand, if it is a constant that fits (or whose
+    /// left one, for a `commutative` instruction), becomes an immediate.
+    fn binary_imm(
+        &mut self,
+        make: fn(Slot, Slot, Slot) -> Op,
+        make_imm: fn(Slot, Slot, i32) -> Op,
+        wide: bool,
+        commutative: bool,
+    ) {
+        let len = self.stack.len();
+        let constant = |entry: Entry| match entry.operand {
+            Operand::Constant(index) if !entry.wide => Some(Slot(self.num_locals + index)),
+            _ => None,
+        };
+        let (rhs, lhs) = (self.stack[len - 1], self.stack[len - 2]);
+        let immediate = constant(rhs)
+            .and_then(|slot| self.immediate_of(slot, wide))
+            .map(|imm| (imm, false))
+            .or_else(|| {
+                constant(lhs)
+                    .filter(|_| commutative)
+                    .and_then(|slot| self.immediate_of(slot, wide))
+                    .map(|imm| (imm, true))
+            });
+        let Some((imm, swapped)) = immediate else {
+            return self.binary(make);
+        };
+        let rhs = self.pop();
+        let lhs = self.pop();
+        let operand = if swapped { rhs } else { lhs };
+        let dst = self.push_result();
+        self.emit_result(make_imm(dst, operand, imm));
+        self.immediates = true;
     }
 
     /// Pushes a `v128` constant: two consecutive pool entries, low half first.
@@ -725,27 +826,40 @@ impl Translator<'_> {
         if top_is_last_result {
             let last = self.last_result.expect("checked above");
             macro_rules! fuse {
-                (fused_compare: { $($compare:ident $fused:ident $negated:ident;)* }) => {
+                (fused_compare: { $(
+                    $compare:ident $fused:ident $negated:ident $fused_imm:ident $negated_imm:ident;
+                )* }) => {
                     match self.code[last] {
-                        $( Op::$compare { lhs, rhs, .. } => Some(Condition::Compare {
-                            lhs,
-                            rhs,
-                            fused: |lhs, rhs, target| Op::$fused { lhs, rhs, target },
-                            negated: |lhs, rhs, target| Op::$negated { lhs, rhs, target },
-                        }), )*
+                        $( Op::$compare { lhs, rhs, .. } => {
+                            let wide = stringify!($compare).starts_with("I64");
+                            Some(match self.immediate_of(rhs, wide) {
+                                Some(imm) => Condition::CompareImm {
+                                    lhs,
+                                    imm,
+                                    fused: |lhs, imm, target| Op::$fused_imm { lhs, imm, target },
+                                    negated: |lhs, imm, target| Op::$negated_imm { lhs, imm, target },
+                                },
+                                None => Condition::Compare {
+                                    lhs,
+                                    rhs,
+                                    fused: |lhs, rhs, target| Op::$fused { lhs, rhs, target },
+                                    negated: |lhs, rhs, target| Op::$negated { lhs, rhs, target },
+                                },
+                            })
+                        } )*
                         _ => None,
                     }
                 };
             }
             let condition = match self.code[last] {
-                // `i32.eqz` only inverts the branch. `i64.eqz` compares all 64 bits with a
-                // zero constant (the branches on a value look at the low 32 only).
+                // `i32.eqz` only inverts the branch. `i64.eqz` compares all 64 bits with zero
+                // (the branches on a value look at the low 32 only).
                 Op::I32Eqz { src, .. } => Some(Condition::Zero(src)),
-                Op::I64Eqz { src, .. } => Some(Condition::Compare {
+                Op::I64Eqz { src, .. } => Some(Condition::CompareImm {
                     lhs: src,
-                    rhs: self.constant_slot(0),
-                    fused: |lhs, rhs, target| Op::BranchI64Eq { lhs, rhs, target },
-                    negated: |lhs, rhs, target| Op::BranchI64Ne { lhs, rhs, target },
+                    imm: 0,
+                    fused: |lhs, imm, target| Op::BranchI64EqImm { lhs, imm, target },
+                    negated: |lhs, imm, target| Op::BranchI64NeImm { lhs, imm, target },
                 }),
                 _ => crate::for_each_fused_compare!(fuse),
             };
@@ -787,6 +901,18 @@ impl Translator<'_> {
                 },
                 false,
             ) => negated(*lhs, *rhs, target),
+            (
+                Condition::CompareImm {
+                    lhs, imm, fused, ..
+                },
+                true,
+            ) => fused(*lhs, *imm, target),
+            (
+                Condition::CompareImm {
+                    lhs, imm, negated, ..
+                },
+                false,
+            ) => negated(*lhs, *imm, target),
         }
     }
 
@@ -1129,6 +1255,16 @@ impl Translator<'_> {
                 self.binary(|dst, lhs, rhs| Op::$name { dst, lhs, rhs })
             };
         }
+        macro_rules! binary_imm {
+            ($name:ident, $imm:ident, $wide:expr, $commutative:expr) => {
+                self.binary_imm(
+                    |dst, lhs, rhs| Op::$name { dst, lhs, rhs },
+                    |dst, lhs, imm| Op::$imm { dst, lhs, imm },
+                    $wide,
+                    $commutative,
+                )
+            };
+        }
         macro_rules! unary {
             ($name:ident) => {
                 self.unary(|dst, src| Op::$name { dst, src })
@@ -1408,39 +1544,39 @@ impl Translator<'_> {
             O::I32Clz => unary!(I32Clz),
             O::I32Ctz => unary!(I32Ctz),
             O::I32Popcnt => unary!(I32Popcnt),
-            O::I32Add => binary!(I32Add),
-            O::I32Sub => binary!(I32Sub),
-            O::I32Mul => binary!(I32Mul),
+            O::I32Add => binary_imm!(I32Add, I32AddImm, false, true),
+            O::I32Sub => binary_imm!(I32Sub, I32SubImm, false, false),
+            O::I32Mul => binary_imm!(I32Mul, I32MulImm, false, true),
             O::I32DivS => binary!(I32DivS),
             O::I32DivU => binary!(I32DivU),
             O::I32RemS => binary!(I32RemS),
             O::I32RemU => binary!(I32RemU),
-            O::I32And => binary!(I32And),
-            O::I32Or => binary!(I32Or),
-            O::I32Xor => binary!(I32Xor),
-            O::I32Shl => binary!(I32Shl),
-            O::I32ShrS => binary!(I32ShrS),
-            O::I32ShrU => binary!(I32ShrU),
-            O::I32Rotl => binary!(I32Rotl),
-            O::I32Rotr => binary!(I32Rotr),
+            O::I32And => binary_imm!(I32And, I32AndImm, false, true),
+            O::I32Or => binary_imm!(I32Or, I32OrImm, false, true),
+            O::I32Xor => binary_imm!(I32Xor, I32XorImm, false, true),
+            O::I32Shl => binary_imm!(I32Shl, I32ShlImm, false, false),
+            O::I32ShrS => binary_imm!(I32ShrS, I32ShrSImm, false, false),
+            O::I32ShrU => binary_imm!(I32ShrU, I32ShrUImm, false, false),
+            O::I32Rotl => binary_imm!(I32Rotl, I32RotlImm, false, false),
+            O::I32Rotr => binary_imm!(I32Rotr, I32RotrImm, false, false),
             O::I64Clz => unary!(I64Clz),
             O::I64Ctz => unary!(I64Ctz),
             O::I64Popcnt => unary!(I64Popcnt),
-            O::I64Add => binary!(I64Add),
-            O::I64Sub => binary!(I64Sub),
-            O::I64Mul => binary!(I64Mul),
+            O::I64Add => binary_imm!(I64Add, I64AddImm, true, true),
+            O::I64Sub => binary_imm!(I64Sub, I64SubImm, true, false),
+            O::I64Mul => binary_imm!(I64Mul, I64MulImm, true, true),
             O::I64DivS => binary!(I64DivS),
             O::I64DivU => binary!(I64DivU),
             O::I64RemS => binary!(I64RemS),
             O::I64RemU => binary!(I64RemU),
-            O::I64And => binary!(I64And),
-            O::I64Or => binary!(I64Or),
-            O::I64Xor => binary!(I64Xor),
-            O::I64Shl => binary!(I64Shl),
-            O::I64ShrS => binary!(I64ShrS),
-            O::I64ShrU => binary!(I64ShrU),
-            O::I64Rotl => binary!(I64Rotl),
-            O::I64Rotr => binary!(I64Rotr),
+            O::I64And => binary_imm!(I64And, I64AndImm, true, true),
+            O::I64Or => binary_imm!(I64Or, I64OrImm, true, true),
+            O::I64Xor => binary_imm!(I64Xor, I64XorImm, true, true),
+            O::I64Shl => binary_imm!(I64Shl, I64ShlImm, true, false),
+            O::I64ShrS => binary_imm!(I64ShrS, I64ShrSImm, true, false),
+            O::I64ShrU => binary_imm!(I64ShrU, I64ShrUImm, true, false),
+            O::I64Rotl => binary_imm!(I64Rotl, I64RotlImm, true, false),
+            O::I64Rotr => binary_imm!(I64Rotr, I64RotrImm, true, false),
             O::F32Abs => unary!(F32Abs),
             O::F32Neg => unary!(F32Neg),
             O::F32Ceil => unary!(F32Ceil),
@@ -1568,16 +1704,14 @@ mod tests {
                (block $zero (br_if $zero (i64.eqz (local.get 0))) (return (i32.const 1)))
                (i32.const 0)))",
         );
-        let Op::BranchI64Eq {
-            lhs: Slot(0),
-            rhs,
-            target: 2,
-        } = code[0]
-        else {
-            panic!("expected a fused branch, got {:?}", code[0]);
-        };
-        // The right operand is the pool's zero, right after the one local.
-        assert_eq!(rhs, Slot(1));
+        assert!(matches!(
+            code[0],
+            Op::BranchI64EqImm {
+                lhs: Slot(0),
+                imm: 0,
+                target: 2
+            }
+        ));
         assert!(!code.iter().any(|op| matches!(op, Op::I64Eqz { .. })));
     }
 
@@ -1626,5 +1760,120 @@ mod tests {
         // at 2 goes back to the header at 0.
         assert_eq!(branches, vec![(0, 3), (2, -2)]);
         assert!(matches!(code[3], Op::ReturnOne { .. }));
+    }
+
+    /// The finished function 0 of `wat`.
+    fn func_of(wat: &str) -> CompiledFunc {
+        let bytes = wat::parse_str(wat).expect("valid text");
+        let info = kestrel_parser::parse(bytes, &Features::default()).expect("valid module");
+        translate(&info, 0, Instrumentation::default()).expect("translates")
+    }
+
+    #[test]
+    fn constants_that_fit_become_immediates_and_leave_the_pool() {
+        // fibonacci-rec: every constant fits, so the frame copies no constants on entry.
+        let func = func_of(
+            "(module (func $fib (param i64) (result i64)
+               (if (i64.le_s (local.get 0) (i64.const 1)) (then (return (local.get 0))))
+               (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                        (call $fib (i64.sub (local.get 0) (i64.const 2))))))",
+        );
+        assert!(func.constants.is_empty(), "{:?}", func.constants);
+        assert!(matches!(
+            func.code[0],
+            Op::BranchI64GtSImm {
+                lhs: Slot(0),
+                imm: 1,
+                ..
+            }
+        ));
+        // Temporaries start right after the one local.
+        assert!(matches!(
+            func.code[2],
+            Op::I64SubImm {
+                dst: Slot(1),
+                lhs: Slot(0),
+                imm: 1
+            }
+        ));
+    }
+
+    #[test]
+    fn immediates_cover_the_32_bit_range_and_64_bit_ones_that_sign_extend() {
+        let func = func_of(
+            "(module (func (param i32 i64) (result i32 i32 i64 i64 i64)
+               (i32.add (local.get 0) (i32.const -2147483648))
+               (i32.xor (i32.const 2147483647) (local.get 0))
+               (i64.and (local.get 1) (i64.const -2147483648))
+               (i64.or (local.get 1) (i64.const 2147483648))
+               (i64.sub (i64.const 5) (local.get 1))))",
+        );
+        let ops: Vec<Op> = func.code.to_vec();
+        assert!(matches!(
+            ops[0],
+            Op::I32AddImm {
+                lhs: Slot(0),
+                imm: i32::MIN,
+                ..
+            }
+        ));
+        // Commutative: the constant on the left becomes the immediate too.
+        assert!(matches!(
+            ops[1],
+            Op::I32XorImm {
+                lhs: Slot(0),
+                imm: i32::MAX,
+                ..
+            }
+        ));
+        assert!(matches!(
+            ops[2],
+            Op::I64AndImm {
+                lhs: Slot(1),
+                imm: i32::MIN,
+                ..
+            }
+        ));
+        // 2^31 does not sign-extend from 32 bits, and `sub` does not commute: both stay
+        // in the pool, which keeps exactly them.
+        assert!(matches!(ops[3], Op::I64Or { .. }));
+        assert!(matches!(ops[4], Op::I64Sub { .. }));
+        assert_eq!(&*func.constants, &[2147483648, 5]);
+    }
+
+    #[test]
+    fn compare_branches_take_immediates_at_the_boundaries() {
+        let code = code_of(
+            "(module (func (param i32 i64)
+               (block
+                 (br_if 0 (i32.lt_u (local.get 0) (i32.const -1)))
+                 (br_if 0 (i64.ge_s (local.get 1) (i64.const -2147483648)))
+                 (br_if 0 (i64.ne (local.get 1) (i64.const 4294967295))))))",
+        );
+        assert!(matches!(
+            code[0],
+            Op::BranchI32LtUImm {
+                lhs: Slot(0),
+                imm: -1,
+                ..
+            }
+        ));
+        assert!(matches!(
+            code[1],
+            Op::BranchI64GeSImm {
+                lhs: Slot(1),
+                imm: i32::MIN,
+                ..
+            }
+        ));
+        // 2^32 - 1 is not a sign-extended 32-bit value: the pool keeps it.
+        assert!(matches!(
+            code[2],
+            Op::BranchI64Ne {
+                lhs: Slot(1),
+                rhs: Slot(2),
+                ..
+            }
+        ));
     }
 }
