@@ -27,6 +27,7 @@ use kestrel_parser::wasmparser::{self, BlockType, Operator};
 use kestrel_parser::{ModuleInfo, ValType};
 use kestrel_vm::TrapCode;
 use kestrel_vm::instrument::{Instrumentation, Meter, Probe};
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// Temporaries are numbered from this mark until relocation.
@@ -42,7 +43,8 @@ pub struct CompiledFunc {
     pub num_params: u32,
     /// Slots of the results.
     pub num_results: u32,
-    /// Constants, copied to slots `num_locals..num_locals + constants.len()` on entry.
+    /// Constants, copied on entry to the frame's last slots,
+    /// `frame_size - constants.len()..frame_size`.
     pub constants: Box<[u64]>,
     /// Every slot the frame uses.
     pub frame_size: u32,
@@ -217,9 +219,9 @@ struct Translator<'a> {
     /// `loop` instructions read so far, reachable or not.
     loops_seen: u32,
     loops: Vec<LoopHeader>,
-    /// Whether an instruction took a constant as an immediate, so the pool may hold
-    /// constants no instruction names.
-    immediates: bool,
+    /// How many emitted instructions and loop headers name each pool entry; the pool
+    /// drops those named by none (they became immediates).
+    constant_uses: Vec<Cell<u32>>,
 }
 
 /// Translates defined function `index` of `info`, with the fuel charges and epoch checks
@@ -271,7 +273,7 @@ pub fn translate(
         dead_depth: 0,
         loops_seen: 0,
         loops: Vec::new(),
-        immediates: false,
+        constant_uses: Vec::new(),
     };
     let mut meter = Meter::new(instrumentation, &body).map_err(error)?;
     let mut operators = body.get_operators_reader().map_err(error)?;
@@ -359,23 +361,19 @@ fn block_values(info: &ModuleInfo, block_type: BlockType) -> (Values<'_>, Values
 impl Translator<'_> {
     fn finish(mut self, num_params: u32, num_results: u32) -> CompiledFunc {
         let (constants, renumber) = self.compact_constants();
-        let constants_base = self.num_locals;
-        let temporaries_base = self.num_locals + constants.len() as u32;
+        let num_locals = self.num_locals;
+        let temporaries_base = num_locals + constants.len() as u32;
         let relocate = |slot: &mut Slot| {
             if slot.0 >= TEMPORARY_MARK {
                 slot.0 = slot.0 - TEMPORARY_MARK + temporaries_base;
             } else if let Some(renumber) = &renumber
-                && slot.0 >= constants_base
+                && slot.0 >= num_locals
             {
-                slot.0 = constants_base + renumber[(slot.0 - constants_base) as usize];
+                slot.0 = num_locals + renumber[(slot.0 - num_locals) as usize];
             }
         };
-        for (index, op) in self.code.iter_mut().enumerate() {
+        for op in &mut self.code {
             op.visit_slots(&mut |slot| relocate(slot));
-            // From here on a target is relative to its branch (see `ir::Target`).
-            if let Some(target) = op.branch_target_mut() {
-                *target -= index as Target;
-            }
         }
         for header in &mut self.loops {
             header.stack.iter_mut().for_each(relocate);
@@ -393,37 +391,22 @@ impl Translator<'_> {
 
     /// The constant pool without the constants no instruction names (those that became
     /// immediates), and how to renumber the kept ones (new index by old index), or the
-    /// pool as it is when nothing was dropped. Every constant copied on entry costs every
-    /// call. A pool with `v128` constants stays whole: their second halves are named only
-    /// through their first.
+    /// pool as it is when nothing is dropped. Every pooled constant is copied into the
+    /// frame on every call. A pool with a `v128` stays whole: a vector's second half is
+    /// named only through its first.
     fn compact_constants(&mut self) -> (Vec<u64>, Option<Vec<u32>>) {
         let constants = std::mem::take(&mut self.constants);
-        if !self.immediates || constants.is_empty() || !self.wide_constant_slots.is_empty() {
-            return (constants, None);
-        }
-        let (base, end) = (self.num_locals, self.num_locals + constants.len() as u32);
-        let mut used = vec![false; constants.len()];
-        let mut mark = |slot: &mut Slot| {
-            if (base..end).contains(&slot.0) {
-                used[(slot.0 - base) as usize] = true;
-            }
-        };
-        for op in &mut self.code {
-            op.visit_slots(&mut mark);
-        }
-        for header in &mut self.loops {
-            header.stack.iter_mut().for_each(&mut mark);
-        }
-        if used.iter().all(|used| *used) {
+        let uses = std::mem::take(&mut self.constant_uses);
+        if !self.wide_constant_slots.is_empty() || uses.iter().all(|uses| uses.get() > 0) {
             return (constants, None);
         }
         let mut kept = Vec::with_capacity(constants.len());
         let renumber = constants
             .iter()
-            .zip(&used)
-            .map(|(constant, used)| {
+            .zip(&uses)
+            .map(|(constant, uses)| {
                 let index = kept.len() as u32;
-                if *used {
+                if uses.get() > 0 {
                     kept.push(*constant);
                 }
                 index
@@ -466,10 +449,16 @@ impl Translator<'_> {
         Slot(TEMPORARY_MARK + first)
     }
 
+    /// Where `entry` is, for an instruction (or loop header) about to name it: a constant
+    /// named this way stays in the pool.
     fn slot_of(&self, entry: Entry) -> Slot {
         match entry.operand {
             Operand::Local(slot) => Slot(slot),
-            Operand::Constant(index) => Slot(self.num_locals + index),
+            Operand::Constant(index) => {
+                let uses = &self.constant_uses[index as usize];
+                uses.set(uses.get() + 1);
+                Slot(self.num_locals + index)
+            }
             Operand::Temporary => Self::home(entry.home),
         }
     }
@@ -532,6 +521,7 @@ impl Translator<'_> {
         let index = *self.constant_slots.entry(bits).or_insert(next);
         if index == next {
             self.constants.push(bits);
+            self.constant_uses.push(Cell::new(0));
         }
         index
     }
@@ -547,6 +537,12 @@ impl Translator<'_> {
         } else {
             Some(bits as u32 as i32)
         }
+    }
+
+    /// Records that an instruction naming the constant at `slot` was removed.
+    fn unname_constant(&self, slot: Slot) {
+        let uses = &self.constant_uses[(slot.0 - self.num_locals) as usize];
+        uses.set(uses.get() - 1);
     }
 
     /// A binary instruction whose right operand, if it is a constant that fits (or whose
@@ -576,12 +572,12 @@ impl Translator<'_> {
         let Some((imm, swapped)) = immediate else {
             return self.binary(make);
         };
-        let rhs = self.pop();
-        let lhs = self.pop();
-        let operand = if swapped { rhs } else { lhs };
+        // Only the other operand is named: the constant may leave the pool.
+        let rhs = self.pop_entry();
+        let lhs = self.pop_entry();
+        let operand = self.slot_of(if swapped { rhs } else { lhs });
         let dst = self.push_result();
         self.emit_result(make_imm(dst, operand, imm));
-        self.immediates = true;
     }
 
     /// Pushes a `v128` constant: two consecutive pool entries, low half first.
@@ -591,6 +587,7 @@ impl Translator<'_> {
         if index == next {
             self.constants
                 .extend(kestrel_vm::value::v128_to_slots(bits));
+            self.constant_uses.extend([Cell::new(0), Cell::new(0)]);
         }
         self.push(Operand::Constant(index), true);
     }
@@ -802,7 +799,8 @@ impl Translator<'_> {
     /// Emits an unconditional branch to label `depth` (values already moved).
     fn jump_to_label(&mut self, depth: u32, make: impl FnOnce(Target) -> Op) {
         let (_, _, known) = self.label(depth);
-        let index = self.emit(make(known.unwrap_or(0)));
+        let here = self.pc();
+        let index = self.emit(make(known.map_or(0, |target| target - here)));
         if known.is_none() {
             let frame_index = self.control.len() - 1 - depth as usize;
             self.control[frame_index].pending.push(index);
@@ -833,12 +831,16 @@ impl Translator<'_> {
                         $( Op::$compare { lhs, rhs, .. } => {
                             let wide = stringify!($compare).starts_with("I64");
                             Some(match self.immediate_of(rhs, wide) {
-                                Some(imm) => Condition::CompareImm {
+                                Some(imm) => {
+                                    // The comparison being replaced named the constant.
+                                    self.unname_constant(rhs);
+                                    Condition::CompareImm {
                                     lhs,
                                     imm,
                                     fused: |lhs, imm, target| Op::$fused_imm { lhs, imm, target },
                                     negated: |lhs, imm, target| Op::$negated_imm { lhs, imm, target },
-                                },
+                                    }
+                                }
                                 None => Condition::Compare {
                                     lhs,
                                     rhs,
@@ -981,9 +983,10 @@ impl Translator<'_> {
         Ok(())
     }
 
+    /// Points the branch at `index` to the absolute position `target`.
     fn patch(&mut self, index: usize, target: Target) {
         if let Some(slot) = self.code[index].branch_target_mut() {
-            *slot = target;
+            *slot = target - index as Target;
         }
     }
 
