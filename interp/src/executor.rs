@@ -1,9 +1,13 @@
 //! The dispatch loop.
 //!
-//! One `match` over [`Op`] in a loop, with the current frame's registers, code and memory
-//! kept in locals. Calls between Wasm functions push a [`Frame`] on a heap-allocated frame
-//! stack, never on the host stack, so recursion depth is bounded by configuration only and
-//! deep recursion traps with "call stack exhausted" instead of overflowing the host.
+//! One `match` over [`Op`] in a loop. The running frame's hot state lives in locals the
+//! optimiser can keep in registers: `ip` (a pointer to the next instruction, stored into
+//! the frame only when it calls), `registers` (its first slot) and the base and length of
+//! memory 0. Everything else about the frame (its function, instance, base) is read from
+//! its [`Frame`], the top of a heap-allocated frame stack, only by calls, returns and
+//! traps. Calls between Wasm functions push a `Frame` there, never on the host stack, so
+//! recursion depth is bounded by configuration only and deep recursion traps with "call
+//! stack exhausted" instead of overflowing the host.
 //!
 //! # Tiered execution
 //!
@@ -33,9 +37,11 @@
 //!   slots after it that the instruction reads or writes with it: the second half of a
 //!   `v128`, and the rest of a group of consecutive operands (`operands`). The value
 //!   stack only reallocates when a frame is entered, after which `registers` is recomputed.
-//! - `code` points into a `CompiledFunc` owned by a `ModuleCode` in the instance's
-//!   `RuntimeModule`, which the store keeps alive for as long as the store lives; the
-//!   executor borrows the store for the whole call.
+//! - `ip` and a frame's `func` point into a `CompiledFunc` owned by a `ModuleCode` in the
+//!   instance's `RuntimeModule`, which the store keeps alive for as long as the store
+//!   lives; the executor borrows the store for the whole call. `ip` stays inside its
+//!   function's code: every path ends with a return, branch or trap, and a branch's
+//!   relative target (`ir::Target`) names an instruction of the same function.
 //! - `globals` points at the instance's `global_cells`, a boxed slice that lives as long as
 //!   the instance (and so the store); each cell is a separate allocation owned by the store.
 //! - `memory` points at the `VMMemoryDefinition` of the instance's memory 0, boxed inside
@@ -85,8 +91,25 @@ impl ModuleCode {
     }
 
     /// The translation of function `index` (a function index of a defined function).
+    #[inline]
     fn function(&self, module: &RuntimeModule, index: u32) -> Result<&CompiledFunc, Trap> {
         let defined = (index - module.info.num_imported_functions) as usize;
+        // Every call within an instance asks: the translated case stays inline.
+        match self.functions[defined].get() {
+            Some(Ok(func)) => Ok(func),
+            _ => self.translate_function(module, defined),
+        }
+    }
+
+    /// [`Self::function`] when the function is not translated yet (or failed to).
+    #[cold]
+    #[inline(never)]
+    fn translate_function(
+        &self,
+        module: &RuntimeModule,
+        defined: usize,
+    ) -> Result<&CompiledFunc, Trap> {
+        let index = defined as u32 + module.info.num_imported_functions;
         self.functions[defined]
             .get_or_init(|| translate(&module.info, index, module.instrumentation))
             .as_ref()
@@ -105,6 +128,7 @@ pub fn translate_all(module: &RuntimeModule) -> Result<(), String> {
 }
 
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct Frame {
     func: *const CompiledFunc,
     module_code: *const ModuleCode,
@@ -114,14 +138,19 @@ struct Frame {
     globals: *const GlobalCell,
     instance: InstanceId,
     func_index: u32,
-    pc: usize,
     base: usize,
+    /// Where the frame continues: its next instruction, written when it calls (the running
+    /// frame's instruction pointer lives in the dispatch loop's `ip`). Last, and never copied
+    /// with the other fields when a callee's frame is made from its caller's, so no wide
+    /// copy reads it right after it was written (a store that cannot be forwarded).
+    ip: *const Op,
 }
 
 /// Reused between calls: the value stack and the frame stack.
 #[derive(Default)]
 struct Stacks {
     slots: Vec<u64>,
+    /// Every frame of the running `run`, the running one on top.
     frames: Vec<Frame>,
 }
 
@@ -199,10 +228,26 @@ fn enter(
             globals: instance_entity.global_cells.as_ptr(),
             instance,
             func_index,
-            pc: 0,
+            ip: func.code.as_ptr(),
             base,
         },
     })
+}
+
+/// Grows the value stack to at least `end` slots, at most `limit` (doubling, to make
+/// growth rare).
+#[cold]
+#[inline(never)]
+fn grow_value_stack(stacks: &mut Stacks, limit: usize, end: usize) -> Result<(), TrapCode> {
+    if end > limit {
+        return Err(TrapCode::StackOverflow);
+    }
+    let new_len = end
+        .max(stacks.slots.len() * 2)
+        .max(MIN_SLOTS)
+        .min(limit.max(end));
+    stacks.slots.resize(new_len, 0);
+    Ok(())
 }
 
 /// The value stack's first size, in slots: small, because every store that has run Wasm
@@ -211,50 +256,107 @@ const MIN_SLOTS: usize = 128;
 
 /// Prepares the frame's slots: grows the value stack if needed, zeroes the non-parameter
 /// locals and copies in the constants.
+#[inline(always)]
 fn initialize_frame(stacks: &mut Stacks, limit: usize, frame: Frame) -> Result<(), TrapCode> {
     // SAFETY: `frame.func` points into a live `ModuleCode` (see the module invariants).
     let func = unsafe { &*frame.func };
     let end = frame.base + func.frame_size as usize;
     if end > stacks.slots.len() {
-        if end > limit {
-            return Err(TrapCode::StackOverflow);
-        }
-        let new_len = end
-            .max(stacks.slots.len() * 2)
-            .max(MIN_SLOTS)
-            .min(limit.max(end));
-        stacks.slots.resize(new_len, 0);
+        grow_value_stack(stacks, limit, end)?;
     }
+    let (params, locals) = (func.num_params as usize, func.num_locals as usize);
+    debug_assert!(params <= locals && locals + func.constants.len() <= func.frame_size as usize);
     // Loops, not `fill`/`copy_from_slice`: locals and constant pools are a handful of
     // values, below the break-even of a `memset`/`memcpy` call.
-    let frame_slots = &mut stacks.slots[frame.base..end];
-    for slot in &mut frame_slots[func.num_params as usize..func.num_locals as usize] {
-        *slot = 0;
-    }
-    for (slot, constant) in frame_slots[func.num_locals as usize..]
-        .iter_mut()
-        .zip(func.constants.iter())
-    {
-        *slot = *constant;
+    // SAFETY: `base + frame_size <= slots.len()` (ensured above), and the translator lays a
+    // frame out as parameters, other locals, constants, temporaries, so every slot written
+    // here is below `base + frame_size`.
+    unsafe {
+        let frame_slots = stacks.slots.as_mut_ptr().add(frame.base);
+        for slot in params..locals {
+            *frame_slots.add(slot) = 0;
+        }
+        let constants = frame_slots.add(locals);
+        for (index, constant) in func.constants.iter().enumerate() {
+            *constants.add(index) = *constant;
+        }
     }
     Ok(())
 }
 
-fn backtrace(current: Frame, frames: &[Frame]) -> Vec<FrameInfo> {
-    let mut backtrace = vec![FrameInfo {
-        instance: current.instance,
-        func_index: current.func_index,
-    }];
-    backtrace.extend(backtrace_of_callers(frames));
-    backtrace
+/// Every frame on the frame stack, innermost (the running one) first.
+fn backtrace(frames: &[Frame]) -> Vec<FrameInfo> {
+    backtrace_of(frames).collect()
 }
 
-/// The frames below the current one, innermost first.
+/// The frames below the running one, innermost first.
 fn backtrace_of_callers(frames: &[Frame]) -> impl Iterator<Item = FrameInfo> + '_ {
+    backtrace_of(&frames[..frames.len().saturating_sub(1)])
+}
+
+fn backtrace_of(frames: &[Frame]) -> impl Iterator<Item = FrameInfo> + '_ {
     frames.iter().rev().map(|frame| FrameInfo {
         instance: frame.instance,
         func_index: frame.func_index,
     })
+}
+
+/// The running frame: the top of the frame stack, which `run` keeps from its start to its
+/// return.
+#[inline(always)]
+fn running(frames: &[Frame]) -> &Frame {
+    match frames.last() {
+        Some(frame) => frame,
+        None => unreachable!("the running frame is on the frame stack"),
+    }
+}
+
+/// [`running`], to record where it continues.
+#[inline(always)]
+fn running_mut(frames: &mut [Frame]) -> &mut Frame {
+    match frames.last_mut() {
+        Some(frame) => frame,
+        None => unreachable!("the running frame is on the frame stack"),
+    }
+}
+
+/// How many frames are below the running one.
+fn callers(stacks: &Stacks) -> usize {
+    stacks.frames.len().saturating_sub(1)
+}
+
+/// An instruction's 32-bit immediate as an operand type: sign-extended for the 64-bit
+/// ones, as the translator chose it (`ir::for_each_binary_imm`).
+trait FromImm {
+    fn from_imm(imm: i32) -> Self;
+}
+
+impl FromImm for i32 {
+    #[inline(always)]
+    fn from_imm(imm: i32) -> Self {
+        imm
+    }
+}
+
+impl FromImm for u32 {
+    #[inline(always)]
+    fn from_imm(imm: i32) -> Self {
+        imm as u32
+    }
+}
+
+impl FromImm for i64 {
+    #[inline(always)]
+    fn from_imm(imm: i32) -> Self {
+        i64::from(imm)
+    }
+}
+
+impl FromImm for u64 {
+    #[inline(always)]
+    fn from_imm(imm: i32) -> Self {
+        i64::from(imm) as u64
+    }
 }
 
 trait FromSlot {
@@ -333,7 +435,7 @@ fn back_edge<'a>(
     store: &mut StoreOpaque,
     tiering: &Option<Tiering>,
     frame: Frame,
-    target: usize,
+    target: Target,
 ) -> Option<&'a LoopHeader> {
     let tiering = tiering.as_ref()?;
     // SAFETY: the frame's module and code are live (module invariants); the store, which
@@ -355,7 +457,7 @@ fn back_edge<'a>(
         // The running call needs the loop's entry; the function's own entry only helps
         // later calls, whose count makes it hot if there are enough of them (a big
         // function called once, a program's main, would otherwise be compiled twice).
-        match func.loop_at(target as Target) {
+        match func.loop_at(target) {
             Some(header) => {
                 tiering
                     .hooks
@@ -365,7 +467,7 @@ fn back_edge<'a>(
         }
     }
     let ready = module.tiers.osr_loop(defined)?;
-    func.loop_at(target as Target)
+    func.loop_at(target)
         .filter(|header| header.ordinal == ready)
 }
 
@@ -396,7 +498,7 @@ fn enter_loop(
     // Compiled frames below count against the interpreter's depth, as for a native call;
     // the compiled frame replaces this one.
     let saved_depth = store.call_depth;
-    store.call_depth += stacks.frames.len() as u32;
+    store.call_depth += callers(stacks) as u32;
     store.on_stack_replacements += 1;
     let result = tiering.hooks.enter_loop(
         store,
@@ -454,7 +556,7 @@ fn call_native(
     let count = slot_count(ty.params()).max(slot_count(ty.results()));
     let args_start = frame.base + args.0 as usize;
     let saved_depth = store.call_depth;
-    store.call_depth += stacks.frames.len() as u32 + 1;
+    store.call_depth += callers(stacks) as u32 + 1;
     let result = tiering.hooks.call_native(
         store,
         data,
@@ -480,7 +582,7 @@ fn run<const TIERING: bool>(
         .max_call_depth
         .saturating_sub(store.call_depth) as usize;
     let tiering = if TIERING { store.tiering.clone() } else { None };
-    let mut frame = enter(store, instance, func_index, 0)?.frame;
+    let frame = enter(store, instance, func_index, 0)?.frame;
     if TIERING {
         // SAFETY: the frame's module and code are live (module invariants).
         let (module, module_code) = unsafe { (&*frame.module, &*frame.module_code) };
@@ -495,30 +597,39 @@ fn run<const TIERING: bool>(
         let params = func.num_params as usize;
         stacks.slots[..params].copy_from_slice(&values[..params]);
     }
+    stacks.frames.push(frame);
 
-    // The current frame's hot state.
-    let mut code: *const Op;
+    // The running frame is the top of `stacks.frames`, read from there by calls, returns
+    // and traps only: a local copy's nine fields would take the registers the loop's hot
+    // state needs.
+    macro_rules! frame {
+        () => {
+            *running(&stacks.frames)
+        };
+    }
+
+    // The running frame's hot state. `ip` is the next instruction; it is written to the
+    // frame only when the frame calls, so the loop keeps it in a register.
+    let mut ip: *const Op = frame!().ip;
     let mut registers: *mut u64;
     let mut memory_base: *mut u8;
     let mut memory_length: usize;
 
     macro_rules! load_frame_state {
         () => {{
-            // SAFETY: `frame.func` is live (module invariants).
-            code = unsafe { (*frame.func).code.as_ptr() };
             // SAFETY: `initialize_frame` made `slots.len() >= base + frame_size`.
-            registers = unsafe { stacks.slots.as_mut_ptr().add(frame.base) };
+            registers = unsafe { stacks.slots.as_mut_ptr().add(frame!().base) };
             load_memory!();
         }};
     }
     macro_rules! load_memory {
         () => {{
-            if frame.memory.is_null() {
+            if frame!().memory.is_null() {
                 memory_base = std::ptr::null_mut();
                 memory_length = 0;
             } else {
-                // SAFETY: `frame.memory` points at a boxed definition owned by the store.
-                let definition = unsafe { &*frame.memory };
+                // SAFETY: `frame!().memory` points at a boxed definition owned by the store.
+                let definition = unsafe { &*frame!().memory };
                 memory_base = definition.base;
                 memory_length = definition.current_length;
             }
@@ -560,7 +671,7 @@ fn run<const TIERING: bool>(
     macro_rules! trap {
         ($code:expr) => {{
             let mut trap = Trap::code($code);
-            trap.backtrace = backtrace(frame, &stacks.frames);
+            trap.backtrace = backtrace(&stacks.frames);
             return Err(trap);
         }};
     }
@@ -577,25 +688,39 @@ fn run<const TIERING: bool>(
     macro_rules! native_call {
         ($callee:expr, $args:expr) => {{
             let callee: FuncId = $callee;
-            if let Err(mut error) = call_native(store, data, stacks, frame, &tiering, callee, $args)
+            if let Err(mut error) =
+                call_native(store, data, stacks, frame!(), &tiering, callee, $args)
             {
-                error.backtrace.extend(backtrace(frame, &stacks.frames));
+                error.backtrace.extend(backtrace(&stacks.frames));
                 return Err(error);
             }
             load_frame_state!();
         }};
     }
-    // Leaves the current frame with its results in its slots from 0 on.
+    // Saves `ip` in the running frame and makes `callee`, whose slots are ready, the
+    // running frame.
+    macro_rules! enter_callee {
+        ($callee:expr) => {{
+            let callee: Frame = $callee;
+            running_mut(&mut stacks.frames).ip = ip;
+            // SAFETY: the callee's code is live (module invariants).
+            ip = unsafe { (*callee.func).code.as_ptr() };
+            stacks.frames.push(callee);
+        }};
+    }
+    // Leaves the running frame with its results in its slots from 0 on.
     macro_rules! return_from_frame {
         () => {{
-            match stacks.frames.pop() {
+            let returning = frame!();
+            stacks.frames.pop();
+            match stacks.frames.last() {
                 Some(caller) => {
-                    frame = caller;
+                    ip = caller.ip;
                     load_frame_state!();
                 }
                 None => {
-                    // SAFETY: `frame.func` is live.
-                    let results = unsafe { (*frame.func).num_results } as usize;
+                    // SAFETY: `returning.func` is live (module invariants).
+                    let results = unsafe { (*returning.func).num_results } as usize;
                     values[..results].copy_from_slice(&stacks.slots[..results]);
                     return Ok(());
                 }
@@ -606,26 +731,27 @@ fn run<const TIERING: bool>(
     // continue the call in compiled code from the loop's header (on-stack replacement).
     macro_rules! jump {
         ($target:expr) => {{
-            if TIERING {
-                let target = $target as usize;
-                if target < frame.pc {
-                    if let Some(header) = back_edge(store, &tiering, frame, target) {
-                        frame.pc = target;
-                        if let Err(mut error) =
-                            enter_loop(store, data, stacks, frame, &tiering, header)
-                        {
-                            // The compiled frames include this function's own.
-                            error.backtrace.extend(backtrace_of_callers(&stacks.frames));
-                            return Err(error);
-                        }
-                        return_from_frame!();
-                        continue;
+            let offset: Target = $target;
+            // SAFETY: `ip` is one past the branch, and the branch's destination is an
+            // instruction of the same function (the translator resolved it).
+            let destination = unsafe { ip.offset(offset as isize - 1) };
+            if TIERING && offset <= 0 {
+                let func = frame!().func;
+                // SAFETY: `func` is live, and `destination` points into its code.
+                let target = unsafe { destination.offset_from((*func).code.as_ptr()) } as Target;
+                if let Some(header) = back_edge(store, &tiering, frame!(), target) {
+                    if let Err(mut error) =
+                        enter_loop(store, data, stacks, frame!(), &tiering, header)
+                    {
+                        // The compiled frames include this function's own.
+                        error.backtrace.extend(backtrace_of_callers(&stacks.frames));
+                        return Err(error);
                     }
+                    return_from_frame!();
+                    continue;
                 }
-                frame.pc = target;
-            } else {
-                frame.pc = $target as usize;
             }
+            ip = destination;
         }};
     }
     // Calls a function that is not a defined function of the current instance (reached
@@ -636,12 +762,11 @@ fn run<const TIERING: bool>(
         ($callee:expr, $args:expr) => {{
             let callee: FuncId = $callee;
             if let Some(host) = store.host_func(callee).map(NonNull::from) {
-                let args_start = frame.base + $args.0 as usize;
-                if let Err(mut error) =
-                    call_host(store, data, stacks, frame.instance, host, args_start)
-                {
+                let args_start = frame!().base + $args.0 as usize;
+                let caller = frame!().instance;
+                if let Err(mut error) = call_host(store, data, stacks, caller, host, args_start) {
                     if error.backtrace.is_empty() {
-                        error.backtrace = backtrace(frame, &stacks.frames);
+                        error.backtrace = backtrace(&stacks.frames);
                     }
                     return Err(error);
                 }
@@ -652,18 +777,15 @@ fn run<const TIERING: bool>(
                 match enter_function(
                     store,
                     stacks,
-                    frame.base + $args.0 as usize,
+                    frame!().base + $args.0 as usize,
                     callee,
                     depth_limit,
                     value_limit,
                 ) {
-                    Ok(callee_frame) => {
-                        stacks.frames.push(frame);
-                        frame = callee_frame;
-                    }
+                    Ok(callee_frame) => enter_callee!(callee_frame),
                     Err(mut error) => {
                         if error.backtrace.is_empty() {
-                            error.backtrace = backtrace(frame, &stacks.frames);
+                            error.backtrace = backtrace(&stacks.frames);
                         }
                         return Err(error);
                     }
@@ -685,15 +807,18 @@ fn run<const TIERING: bool>(
     }
     macro_rules! instance_entity {
         () => {
-            store.instance(frame.instance)
+            store.instance(frame!().instance)
         };
     }
 
     loop {
-        // SAFETY: translation ends every path with a return, branch or trap, so `pc` stays
-        // inside `code` (module invariants).
-        let op = unsafe { *code.add(frame.pc) };
-        frame.pc += 1;
+        // A reference, not a copy: each arm reads the fields it needs, so the fields of
+        // every instruction are not decoded into registers before the dispatch.
+        // SAFETY: translation ends every path with a return, branch or trap, so `ip` stays
+        // inside the function's code (module invariants).
+        let op = unsafe { &*ip };
+        // SAFETY: as above; at worst one past the last instruction, never read.
+        ip = unsafe { ip.add(1) };
 
         // The lists of `ir.rs` are gathered by chained macros into one `match`, so
         // dispatch is a single jump table.
@@ -702,7 +827,9 @@ fn run<const TIERING: bool>(
         macro_rules! gather_trapping_unary { ($($t:tt)*) => { crate::for_each_trapping_unary!(gather_load $($t)*) } }
         macro_rules! gather_load { ($($t:tt)*) => { crate::for_each_load!(gather_store $($t)*) } }
         macro_rules! gather_store { ($($t:tt)*) => { crate::for_each_store!(gather_branch_compare $($t)*) } }
-        macro_rules! gather_branch_compare { ($($t:tt)*) => { crate::for_each_branch_compare!(gather_simd_binary $($t)*) } }
+        macro_rules! gather_branch_compare { ($($t:tt)*) => { crate::for_each_branch_compare!(gather_branch_compare_imm $($t)*) } }
+        macro_rules! gather_branch_compare_imm { ($($t:tt)*) => { crate::for_each_branch_compare_imm!(gather_binary_imm $($t)*) } }
+        macro_rules! gather_binary_imm { ($($t:tt)*) => { crate::for_each_binary_imm!(gather_simd_binary $($t)*) } }
         macro_rules! gather_simd_binary { ($($t:tt)*) => { crate::for_each_simd_binary!(gather_simd_unary $($t)*) } }
         macro_rules! gather_simd_unary { ($($t:tt)*) => { crate::for_each_simd_unary!(gather_simd_ternary $($t)*) } }
         macro_rules! gather_simd_ternary { ($($t:tt)*) => { crate::for_each_simd_ternary!(gather_simd_shift $($t)*) } }
@@ -723,6 +850,8 @@ fn run<const TIERING: bool>(
                 load: { $($lname:ident $lty:ident |$lv:ident| $lconvert:expr;)* }
                 store: { $($sname:ident $sty:ident;)* }
                 branch_compare: { $($brname:ident $brty:ident |$bra:ident, $brb:ident| $brbody:expr;)* }
+                branch_compare_imm: { $($biname:ident $bity:ident |$bia:ident, $bib:ident| $bibody:expr;)* }
+                binary_imm: { $($bmname:ident $bmty:ident |$bma:ident, $bmb:ident| $bmbody:expr;)* }
                 simd_binary: { $($sbname:ident $sbfunction:path;)* }
                 simd_unary: { $($suname:ident $sufunction:path;)* }
                 simd_ternary: { $($stname:ident $stfunction:path;)* }
@@ -735,7 +864,7 @@ fn run<const TIERING: bool>(
                 simd_load_lane: { $($sllname:ident $sllty:ident;)* }
                 simd_store_lane: { $($sslname:ident $sslty:ident;)* }
             ) => {
-                match op {
+                match *op {
                     Op::Copy { dst, src } => set!(dst, get!(src)),
                     Op::CopyV128 { dst, src } => set_v128!(dst, get_v128!(src)),
                     Op::Branch { target } => jump!(target),
@@ -755,6 +884,18 @@ fn run<const TIERING: bool>(
                         if $brbody {
                             jump!(target);
                         }
+                    } )*
+                    $( Op::$biname { lhs, imm, target } => {
+                        let $bia = <$bity as FromSlot>::from_slot(get!(lhs));
+                        let $bib = <$bity as FromImm>::from_imm(imm);
+                        if $bibody {
+                            jump!(target);
+                        }
+                    } )*
+                    $( Op::$bmname { dst, lhs, imm } => {
+                        let $bma = <$bmty as FromSlot>::from_slot(get!(lhs));
+                        let $bmb = <$bmty as FromImm>::from_imm(imm);
+                        set!(dst, IntoSlot::into_slot($bmbody));
                     } )*
                     $( Op::$bname { dst, lhs, rhs } => {
                         let $ba = <$bty as FromSlot>::from_slot(get!(lhs));
@@ -860,14 +1001,6 @@ fn run<const TIERING: bool>(
                         let b = get_v128!(Slot(operands.0 + 2));
                         set_v128!(dst, simd::i8x16_shuffle(a, b, get_v128!(lanes)));
                     }
-                    other => slow_path!(other),
-                }
-            };
-        }
-
-        macro_rules! slow_path {
-            ($op:expr) => {
-                match $op {
                     Op::Trap { code } => {
                         let code = TrapCode::ALL
                             .get(code as usize)
@@ -891,11 +1024,11 @@ fn run<const TIERING: bool>(
                         if_true,
                     } => {
                         // SAFETY: the translator always emits a `SelectOperand` after a `Select`.
-                        let Op::SelectOperand { if_false } = (unsafe { *code.add(frame.pc) })
-                        else {
+                        let Op::SelectOperand { if_false } = (unsafe { *ip }) else {
                             unreachable!("a Select is followed by its SelectOperand")
                         };
-                        frame.pc += 1;
+                        // SAFETY: the `SelectOperand` is followed by more code.
+                        ip = unsafe { ip.add(1) };
                         let value = if get!(condition) as u32 != 0 {
                             get!(if_true)
                         } else {
@@ -909,11 +1042,11 @@ fn run<const TIERING: bool>(
                         if_true,
                     } => {
                         // SAFETY: as for `Select`.
-                        let Op::SelectOperand { if_false } = (unsafe { *code.add(frame.pc) })
-                        else {
+                        let Op::SelectOperand { if_false } = (unsafe { *ip }) else {
                             unreachable!("a SelectV128 is followed by its SelectOperand")
                         };
-                        frame.pc += 1;
+                        // SAFETY: as for `Select`.
+                        ip = unsafe { ip.add(1) };
                         let value = if get!(condition) as u32 != 0 {
                             get_v128!(if_true)
                         } else {
@@ -928,10 +1061,11 @@ fn run<const TIERING: bool>(
                     }
                     Op::BranchTable { index, len } => {
                         let index = (get!(index) as u32).min(len);
-                        frame.pc += index as usize;
+                        // SAFETY: `len + 1` entries follow the `BranchTable`.
+                        ip = unsafe { ip.add(index as usize) };
                     }
                     Op::Return {} | Op::ReturnOne { .. } | Op::ReturnMany { .. } => {
-                        match op {
+                        match *op {
                             Op::ReturnOne { src } => set!(Slot(0), get!(src)),
                             Op::ReturnMany { first, count } => {
                                 for offset in 0..count {
@@ -943,8 +1077,8 @@ fn run<const TIERING: bool>(
                         return_from_frame!();
                     }
                     Op::Call { function, args } => {
-                        // SAFETY: `frame.module` is live (module invariants).
-                        let module = unsafe { &*frame.module };
+                        // SAFETY: `frame!().module` is live (module invariants).
+                        let module = unsafe { &*frame!().module };
                         let callee = if function < module.info.num_imported_functions {
                             instance_entity!().funcs.get(function)
                         } else if TIERING
@@ -952,9 +1086,9 @@ fn run<const TIERING: bool>(
                                 store,
                                 &tiering,
                                 // SAFETY: the frame's code is live (module invariants).
-                                unsafe { &*frame.module_code },
+                                unsafe { &*frame!().module_code },
                                 module,
-                                frame.instance,
+                                frame!().instance,
                                 function,
                             )
                         {
@@ -962,30 +1096,35 @@ fn run<const TIERING: bool>(
                             continue;
                         } else {
                             // Calls within the instance skip the store's function table.
-                            if stacks.frames.len() >= depth_limit {
+                            if callers(stacks) >= depth_limit {
                                 trap!(TrapCode::StackOverflow);
                             }
-                            // SAFETY: `frame.module_code` is live.
-                            let module_code = unsafe { &*frame.module_code };
+                            // SAFETY: `frame!().module_code` is live.
+                            let module_code = unsafe { &*frame!().module_code };
                             let func = match module_code.function(module, function) {
                                 Ok(func) => func as *const CompiledFunc,
                                 Err(mut error) => {
-                                    error.backtrace = backtrace(frame, &stacks.frames);
+                                    error.backtrace = backtrace(&stacks.frames);
                                     return Err(error);
                                 }
                             };
+                            // Field by field, leaving out the caller's `ip` (see `Frame::ip`).
+                            let caller = running(&stacks.frames);
                             let callee_frame = Frame {
                                 func,
+                                module_code: caller.module_code,
+                                module: caller.module,
+                                memory: caller.memory,
+                                globals: caller.globals,
+                                instance: caller.instance,
                                 func_index: function,
-                                pc: 0,
-                                base: frame.base + args.0 as usize,
-                                ..frame
+                                base: caller.base + args.0 as usize,
+                                ip: std::ptr::null(),
                             };
                             if let Err(code) = initialize_frame(stacks, value_limit, callee_frame) {
                                 trap!(code);
                             }
-                            stacks.frames.push(frame);
-                            frame = callee_frame;
+                            enter_callee!(callee_frame);
                             load_frame_state!();
                             continue;
                         };
@@ -996,8 +1135,8 @@ fn run<const TIERING: bool>(
                         args,
                         table,
                     } => {
-                        // SAFETY: `frame.module` is live.
-                        let module = unsafe { &*frame.module };
+                        // SAFETY: `frame!().module` is live.
+                        let module = unsafe { &*frame!().module };
                         let expected = module.type_ids[type_index as usize];
                         let num_params =
                             slot_count(module.info.types[type_index as usize].params()) as u32;
@@ -1016,7 +1155,7 @@ fn run<const TIERING: bool>(
                         call_other!(callee, args);
                     }
                     Op::GlobalGet { dst, global } => {
-                        let cell = frame.globals.wrapping_add(global as usize);
+                        let cell = frame!().globals.wrapping_add(global as usize);
                         // SAFETY: validation bounds `global` by the instance's globals, and
                         // their cells live as long as the store (module invariants).
                         let value = unsafe { (*(*cell).as_ptr()).get_u64() };
@@ -1024,20 +1163,20 @@ fn run<const TIERING: bool>(
                     }
                     Op::GlobalSet { src, global } => {
                         let value = get!(src);
-                        let cell = frame.globals.wrapping_add(global as usize);
+                        let cell = frame!().globals.wrapping_add(global as usize);
                         // SAFETY: as for `GlobalGet`; validation guarantees the global is
                         // mutable, and nothing else accesses the cell during the write.
                         unsafe { (*(*cell).as_ptr()).set_u64(value) };
                     }
                     Op::GlobalGetV128 { dst, global } => {
-                        let cell = frame.globals.wrapping_add(global as usize);
+                        let cell = frame!().globals.wrapping_add(global as usize);
                         // SAFETY: as for `GlobalGet`.
                         let value = unsafe { (*(*cell).as_ptr()).bits };
                         set_v128!(dst, value);
                     }
                     Op::GlobalSetV128 { src, global } => {
                         let value = get_v128!(src);
-                        let cell = frame.globals.wrapping_add(global as usize);
+                        let cell = frame!().globals.wrapping_add(global as usize);
                         // SAFETY: as for `GlobalSet`.
                         unsafe { (*(*cell).as_ptr()).bits = value };
                     }
@@ -1073,7 +1212,7 @@ fn run<const TIERING: bool>(
                     Op::MemoryFill { operands, memory } => {
                         let (destination, value, len) = three_operands!(operands);
                         let result = store.memory_fill(
-                            frame.instance,
+                            frame!().instance,
                             memory,
                             destination,
                             value as u8,
@@ -1090,7 +1229,7 @@ fn run<const TIERING: bool>(
                     } => {
                         let (destination, source, len) = three_operands!(operands);
                         let result = store.memory_copy(
-                            frame.instance,
+                            frame!().instance,
                             destination_memory,
                             source_memory,
                             destination,
@@ -1108,7 +1247,7 @@ fn run<const TIERING: bool>(
                     } => {
                         let (destination, source, len) = three_operands!(operands);
                         let result = store.memory_init(
-                            frame.instance,
+                            frame!().instance,
                             memory,
                             segment,
                             destination,
@@ -1119,7 +1258,7 @@ fn run<const TIERING: bool>(
                             trap!(code);
                         }
                     }
-                    Op::DataDrop { segment } => store.data_drop(frame.instance, segment),
+                    Op::DataDrop { segment } => store.data_drop(frame!().instance, segment),
                     Op::TableGet { dst, index, table } => {
                         let id = instance_entity!().tables[table as usize];
                         match store.table(id).get(get!(index) as u32 as u64) {
@@ -1160,7 +1299,7 @@ fn run<const TIERING: bool>(
                         let value = get!(Slot(operands.0 + 1));
                         let len = get!(Slot(operands.0 + 2)) as u32 as u64;
                         if let Err(code) =
-                            store.table_fill(frame.instance, table, start, value, len)
+                            store.table_fill(frame!().instance, table, start, value, len)
                         {
                             trap!(code);
                         }
@@ -1172,7 +1311,7 @@ fn run<const TIERING: bool>(
                     } => {
                         let (destination, source, len) = three_operands!(operands);
                         let result = store.table_copy(
-                            frame.instance,
+                            frame!().instance,
                             destination_table,
                             source_table,
                             destination,
@@ -1190,7 +1329,7 @@ fn run<const TIERING: bool>(
                     } => {
                         let (destination, source, len) = three_operands!(operands);
                         let result = store.table_init(
-                            frame.instance,
+                            frame!().instance,
                             table,
                             segment,
                             destination,
@@ -1201,14 +1340,15 @@ fn run<const TIERING: bool>(
                             trap!(code);
                         }
                     }
-                    Op::ElemDrop { segment } => store.elem_drop(frame.instance, segment),
+                    Op::ElemDrop { segment } => store.elem_drop(frame!().instance, segment),
                     Op::RefFunc { dst, function } => {
                         let id = instance_entity!().funcs.get(function);
                         set!(dst, encode_func_ref(Some(id)));
                     }
                     Op::RefIsNull { dst, src } => set!(dst, (get!(src) == 0) as u64),
-                    // Handled by the generated arms of `dispatch`.
-                    _ => unreachable!("every instruction has a handler"),
+                    Op::SelectOperand { .. } => {
+                        unreachable!("a SelectOperand is read by the Select before it")
+                    }
                 }
             };
         }
@@ -1231,7 +1371,7 @@ fn enter_function(
     let Some((instance, index)) = store.wasm_func(callee) else {
         unreachable!("the dispatch loop calls host functions itself")
     };
-    if stacks.frames.len() >= depth_limit {
+    if callers(stacks) >= depth_limit {
         return Err(Trap::code(TrapCode::StackOverflow));
     }
     // The dispatch loop switches to the callee; its return restores the caller.
@@ -1255,7 +1395,7 @@ fn call_host(
     // `Arc` clone costs two atomic operations per call).
     let count = unsafe { host.as_ref() }.slots();
     let saved_depth = store.call_depth;
-    store.call_depth += stacks.frames.len() as u32 + 1;
+    store.call_depth += callers(stacks) as u32 + 1;
     let caller = Some(caller);
     // SAFETY: as above.
     let result = unsafe {

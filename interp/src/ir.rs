@@ -14,24 +14,39 @@
 //! ```
 //!
 //! Instructions name their operands and result by slot, so `local.get`, constants and
-//! most stack traffic cost nothing at run time: `(i32.add (local.get 0) (i32.const 1))`
-//! becomes one `I32Add { dst, lhs: slot 0, rhs: <constant slot> }`, and a following
-//! `local.set 2` rewrites `dst` to slot 2 instead of emitting a copy.
+//! most stack traffic cost nothing at run time: `(i32.mul (local.get 0) (local.get 1))`
+//! becomes one `I32Mul { dst, lhs: slot 0, rhs: slot 1 }`, and a following `local.set 2`
+//! rewrites `dst` to slot 2 instead of emitting a copy. The commonest integer instructions
+//! and the fused compare-and-branches also come with an immediate right operand
+//! ([`for_each_binary_imm`](crate::for_each_binary_imm),
+//! [`for_each_branch_compare_imm`](crate::for_each_branch_compare_imm)), taken for a
+//! constant that fits in 32 bits (sign-extended for 64-bit operands): `(i32.add
+//! (local.get 0) (i32.const 1))` is `I32AddImm { dst, lhs: slot 0, imm: 1 }`. The
+//! translator then drops the constants no instruction names from the pool, since every
+//! constant in it is copied into the frame on every call.
 //!
 //! Calls pass arguments in place: the caller evaluates arguments into consecutive homes
 //! `args..args+n`, and the callee's frame starts at `args`, so its parameters are already in
 //! slots `0..n`. Results come back in the same slots.
 //!
-//! Branch targets are absolute instruction indices, resolved at translation. A conditional
-//! branch on an integer comparison is one instruction (`BranchI32LtS` and friends).
+//! Branch targets are resolved at translation and stored relative to the branch
+//! instruction ([`Target`]): the executor keeps only an instruction pointer, and a taken
+//! branch adds the distance to it. A conditional branch on an integer comparison is one
+//! instruction (`BranchI32LtS` and friends); so is one on `i32.eqz` (`BranchIfZero`, or
+//! `BranchIfNonZero` for the `if` that skips its `then`) and on `i64.eqz`
+//! (`BranchI64EqImm` with 0).
 
 /// A frame-relative slot index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(transparent)]
 pub struct Slot(pub u32);
 
-/// An instruction index within a function's code.
-pub type Target = u32;
+/// A branch destination. While the translator builds a function it is an absolute
+/// instruction index; in finished code ([`crate::translate::CompiledFunc::code`]) it is the
+/// distance from the branch instruction to its destination, in instructions (zero or
+/// negative for a backward branch), so the executor moves its instruction pointer without
+/// knowing where the code starts.
+pub type Target = i32;
 
 /// Lets the generated visitor treat slot fields and immediates uniformly.
 pub trait Field {
@@ -134,6 +149,40 @@ macro_rules! for_each_binary {
             F64Gt f64 |a, b| a > b;
             F64Le f64 |a, b| a <= b;
             F64Ge f64 |a, b| a >= b;
+        } }
+    };
+}
+
+/// Numeric instructions with an immediate right operand `imm`, emitted for a constant
+/// that fits in 32 bits (sign-extended for 64-bit operands), so it takes no slot in the
+/// frame's constant pool: `name, operand type, |a, b| expression`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_binary_imm {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* binary_imm: {
+            I32AddImm i32 |a, b| a.wrapping_add(b);
+            I32SubImm i32 |a, b| a.wrapping_sub(b);
+            I32MulImm i32 |a, b| a.wrapping_mul(b);
+            I32AndImm i32 |a, b| a & b;
+            I32OrImm i32 |a, b| a | b;
+            I32XorImm i32 |a, b| a ^ b;
+            I32ShlImm i32 |a, b| numeric::i32_shl(a, b);
+            I32ShrSImm i32 |a, b| numeric::i32_shr_s(a, b);
+            I32ShrUImm i32 |a, b| numeric::i32_shr_u(a, b);
+            I32RotlImm i32 |a, b| numeric::i32_rotl(a, b);
+            I32RotrImm i32 |a, b| numeric::i32_rotr(a, b);
+            I64AddImm i64 |a, b| a.wrapping_add(b);
+            I64SubImm i64 |a, b| a.wrapping_sub(b);
+            I64MulImm i64 |a, b| a.wrapping_mul(b);
+            I64AndImm i64 |a, b| a & b;
+            I64OrImm i64 |a, b| a | b;
+            I64XorImm i64 |a, b| a ^ b;
+            I64ShlImm i64 |a, b| numeric::i64_shl(a, b);
+            I64ShrSImm i64 |a, b| numeric::i64_shr_s(a, b);
+            I64ShrUImm i64 |a, b| numeric::i64_shr_u(a, b);
+            I64RotlImm i64 |a, b| numeric::i64_rotl(a, b);
+            I64RotrImm i64 |a, b| numeric::i64_rotr(a, b);
         } }
     };
 }
@@ -281,32 +330,33 @@ macro_rules! for_each_store {
 }
 
 /// Integer comparisons that fuse with a following conditional branch:
-/// `compare op, fused branch op, negated fused branch op`.
+/// `compare op, fused branch op, negated fused branch op`, then the same two with an
+/// immediate right operand (for a constant that fits in 32 bits, sign-extended).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_fused_compare {
     ($m:ident $($carry:tt)*) => {
         $m! { $($carry)* fused_compare: {
-            I32Eq BranchI32Eq BranchI32Ne;
-            I32Ne BranchI32Ne BranchI32Eq;
-            I32LtS BranchI32LtS BranchI32GeS;
-            I32LtU BranchI32LtU BranchI32GeU;
-            I32GtS BranchI32GtS BranchI32LeS;
-            I32GtU BranchI32GtU BranchI32LeU;
-            I32LeS BranchI32LeS BranchI32GtS;
-            I32LeU BranchI32LeU BranchI32GtU;
-            I32GeS BranchI32GeS BranchI32LtS;
-            I32GeU BranchI32GeU BranchI32LtU;
-            I64Eq BranchI64Eq BranchI64Ne;
-            I64Ne BranchI64Ne BranchI64Eq;
-            I64LtS BranchI64LtS BranchI64GeS;
-            I64LtU BranchI64LtU BranchI64GeU;
-            I64GtS BranchI64GtS BranchI64LeS;
-            I64GtU BranchI64GtU BranchI64LeU;
-            I64LeS BranchI64LeS BranchI64GtS;
-            I64LeU BranchI64LeU BranchI64GtU;
-            I64GeS BranchI64GeS BranchI64LtS;
-            I64GeU BranchI64GeU BranchI64LtU;
+            I32Eq BranchI32Eq BranchI32Ne BranchI32EqImm BranchI32NeImm;
+            I32Ne BranchI32Ne BranchI32Eq BranchI32NeImm BranchI32EqImm;
+            I32LtS BranchI32LtS BranchI32GeS BranchI32LtSImm BranchI32GeSImm;
+            I32LtU BranchI32LtU BranchI32GeU BranchI32LtUImm BranchI32GeUImm;
+            I32GtS BranchI32GtS BranchI32LeS BranchI32GtSImm BranchI32LeSImm;
+            I32GtU BranchI32GtU BranchI32LeU BranchI32GtUImm BranchI32LeUImm;
+            I32LeS BranchI32LeS BranchI32GtS BranchI32LeSImm BranchI32GtSImm;
+            I32LeU BranchI32LeU BranchI32GtU BranchI32LeUImm BranchI32GtUImm;
+            I32GeS BranchI32GeS BranchI32LtS BranchI32GeSImm BranchI32LtSImm;
+            I32GeU BranchI32GeU BranchI32LtU BranchI32GeUImm BranchI32LtUImm;
+            I64Eq BranchI64Eq BranchI64Ne BranchI64EqImm BranchI64NeImm;
+            I64Ne BranchI64Ne BranchI64Eq BranchI64NeImm BranchI64EqImm;
+            I64LtS BranchI64LtS BranchI64GeS BranchI64LtSImm BranchI64GeSImm;
+            I64LtU BranchI64LtU BranchI64GeU BranchI64LtUImm BranchI64GeUImm;
+            I64GtS BranchI64GtS BranchI64LeS BranchI64GtSImm BranchI64LeSImm;
+            I64GtU BranchI64GtU BranchI64LeU BranchI64GtUImm BranchI64LeUImm;
+            I64LeS BranchI64LeS BranchI64GtS BranchI64LeSImm BranchI64GtSImm;
+            I64LeU BranchI64LeU BranchI64GtU BranchI64LeUImm BranchI64GtUImm;
+            I64GeS BranchI64GeS BranchI64LtS BranchI64GeSImm BranchI64LtSImm;
+            I64GeU BranchI64GeU BranchI64LtU BranchI64GeUImm BranchI64LtUImm;
         } }
     };
 }
@@ -337,6 +387,37 @@ macro_rules! for_each_branch_compare {
             BranchI64LeU u64 |a, b| a <= b;
             BranchI64GeS i64 |a, b| a >= b;
             BranchI64GeU u64 |a, b| a >= b;
+        } }
+    };
+}
+
+/// Fused compare-and-branch instructions whose right operand is the immediate `imm`
+/// (sign-extended for 64-bit operands): `name, operand type, comparison`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_branch_compare_imm {
+    ($m:ident $($carry:tt)*) => {
+        $m! { $($carry)* branch_compare_imm: {
+            BranchI32EqImm i32 |a, b| a == b;
+            BranchI32NeImm i32 |a, b| a != b;
+            BranchI32LtSImm i32 |a, b| a < b;
+            BranchI32LtUImm u32 |a, b| a < b;
+            BranchI32GtSImm i32 |a, b| a > b;
+            BranchI32GtUImm u32 |a, b| a > b;
+            BranchI32LeSImm i32 |a, b| a <= b;
+            BranchI32LeUImm u32 |a, b| a <= b;
+            BranchI32GeSImm i32 |a, b| a >= b;
+            BranchI32GeUImm u32 |a, b| a >= b;
+            BranchI64EqImm i64 |a, b| a == b;
+            BranchI64NeImm i64 |a, b| a != b;
+            BranchI64LtSImm i64 |a, b| a < b;
+            BranchI64LtUImm u64 |a, b| a < b;
+            BranchI64GtSImm i64 |a, b| a > b;
+            BranchI64GtUImm u64 |a, b| a > b;
+            BranchI64LeSImm i64 |a, b| a <= b;
+            BranchI64LeUImm u64 |a, b| a <= b;
+            BranchI64GeSImm i64 |a, b| a >= b;
+            BranchI64GeUImm u64 |a, b| a >= b;
         } }
     };
 }
@@ -726,6 +807,8 @@ macro_rules! define_ops {
         load { $($lname:ident)* }
         store { $($sname:ident)* }
         branch { $($brname:ident)* }
+        binary_imm { $($biname:ident)* }
+        branch_imm { $($bimname:ident)* }
         simd_binary: { $($sbname:ident $sbfunction:path;)* }
         simd_unary: { $($suname:ident $sufunction:path;)* }
         simd_ternary: { $($stname:ident $stfunction:path;)* }
@@ -748,6 +831,8 @@ macro_rules! define_ops {
             $( $lname { dst: Slot, addr: Slot, offset: u32 }, )*
             $( $sname { addr: Slot, value: Slot, offset: u32 }, )*
             $( $brname { lhs: Slot, rhs: Slot, target: Target }, )*
+            $( $biname { dst: Slot, lhs: Slot, imm: i32 }, )*
+            $( $bimname { lhs: Slot, imm: i32, target: Target }, )*
             $( $sbname { dst: Slot, lhs: Slot, rhs: Slot }, )*
             $( $suname { dst: Slot, src: Slot }, )*
             $( $stname { dst: Slot, operands: Slot }, )*
@@ -772,6 +857,8 @@ macro_rules! define_ops {
                     $( Op::$lname { dst, addr, .. } => { dst.visit_slot(visitor); addr.visit_slot(visitor); } )*
                     $( Op::$sname { addr, value, .. } => { addr.visit_slot(visitor); value.visit_slot(visitor); } )*
                     $( Op::$brname { lhs, rhs, .. } => { lhs.visit_slot(visitor); rhs.visit_slot(visitor); } )*
+                    $( Op::$biname { dst, lhs, .. } => { dst.visit_slot(visitor); lhs.visit_slot(visitor); } )*
+                    $( Op::$bimname { lhs, .. } => { lhs.visit_slot(visitor); } )*
                     $( Op::$sbname { dst, lhs, rhs } => { dst.visit_slot(visitor); lhs.visit_slot(visitor); rhs.visit_slot(visitor); } )*
                     $( Op::$ssname { dst, lhs, rhs } => { dst.visit_slot(visitor); lhs.visit_slot(visitor); rhs.visit_slot(visitor); } )*
                     $( Op::$suname { dst, src } => { dst.visit_slot(visitor); src.visit_slot(visitor); } )*
@@ -786,10 +873,15 @@ macro_rules! define_ops {
                 }
             }
 
-            /// The jump target of a fused compare-and-branch instruction.
-            pub fn compare_branch_target_mut(&mut self) -> Option<&mut Target> {
+            /// The destination of a branch instruction (`BranchTable` has none of its own:
+            /// its entries are `Branch`es).
+            pub fn branch_target_mut(&mut self) -> Option<&mut Target> {
                 match self {
+                    Op::Branch { target }
+                    | Op::BranchIfNonZero { target, .. }
+                    | Op::BranchIfZero { target, .. } => Some(target),
                     $( Op::$brname { target, .. } => Some(target), )*
+                    $( Op::$bimname { target, .. } => Some(target), )*
                     _ => None,
                 }
             }
@@ -799,6 +891,7 @@ macro_rules! define_ops {
                 match self {
                     $( Op::$rname { dst, .. } => Some(dst), )*
                     $( Op::$bname { dst, .. } => Some(dst), )*
+                    $( Op::$biname { dst, .. } => Some(dst), )*
                     $( Op::$uname { dst, .. } => Some(dst), )*
                     $( Op::$lname { dst, .. } => Some(dst), )*
                     $( Op::$sbname { dst, .. } => Some(dst), )*
@@ -949,6 +1042,18 @@ crate::for_each_simd_binary! { gather_simd_unary
         BranchI32LeS BranchI32LeU BranchI32GeS BranchI32GeU
         BranchI64Eq BranchI64Ne BranchI64LtS BranchI64LtU BranchI64GtS BranchI64GtU
         BranchI64LeS BranchI64LeU BranchI64GeS BranchI64GeU
+    }
+    binary_imm {
+        I32AddImm I32SubImm I32MulImm I32AndImm I32OrImm I32XorImm
+        I32ShlImm I32ShrSImm I32ShrUImm I32RotlImm I32RotrImm
+        I64AddImm I64SubImm I64MulImm I64AndImm I64OrImm I64XorImm
+        I64ShlImm I64ShrSImm I64ShrUImm I64RotlImm I64RotrImm
+    }
+    branch_imm {
+        BranchI32EqImm BranchI32NeImm BranchI32LtSImm BranchI32LtUImm BranchI32GtSImm
+        BranchI32GtUImm BranchI32LeSImm BranchI32LeUImm BranchI32GeSImm BranchI32GeUImm
+        BranchI64EqImm BranchI64NeImm BranchI64LtSImm BranchI64LtUImm BranchI64GtSImm
+        BranchI64GtUImm BranchI64LeSImm BranchI64LeUImm BranchI64GeSImm BranchI64GeUImm
     }
 }
 

@@ -27,6 +27,7 @@ use kestrel_parser::wasmparser::{self, BlockType, Operator};
 use kestrel_parser::{ModuleInfo, ValType};
 use kestrel_vm::TrapCode;
 use kestrel_vm::instrument::{Instrumentation, Meter, Probe};
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// Temporaries are numbered from this mark until relocation.
@@ -42,7 +43,8 @@ pub struct CompiledFunc {
     pub num_params: u32,
     /// Slots of the results.
     pub num_results: u32,
-    /// Constants, copied to slots `num_locals..num_locals + constants.len()` on entry.
+    /// Constants, copied on entry to the frame's last slots,
+    /// `frame_size - constants.len()..frame_size`.
     pub constants: Box<[u64]>,
     /// Every slot the frame uses.
     pub frame_size: u32,
@@ -58,7 +60,8 @@ pub struct CompiledFunc {
 /// fully described by the locals and `stack`.
 #[derive(Debug)]
 pub struct LoopHeader {
-    /// The code position of the header: where branches to the loop go.
+    /// The code position of the header (an absolute instruction index): where branches to
+    /// the loop go.
     pub pc: Target,
     /// The loop's position among the function's `loop` instructions in body order,
     /// counted from 0, dead code included: the name the JIT knows the loop by.
@@ -174,7 +177,17 @@ struct Control<'a> {
 
 /// A condition for a conditional branch.
 enum Condition {
+    /// Taken when the slot's low 32 bits are not zero.
     Value(Slot),
+    /// Taken when the slot's low 32 bits are zero: an `i32.eqz` removed from the code.
+    Zero(Slot),
+    /// A fusable comparison with a constant right operand that fits an immediate.
+    CompareImm {
+        lhs: Slot,
+        imm: i32,
+        fused: fn(Slot, i32, Target) -> Op,
+        negated: fn(Slot, i32, Target) -> Op,
+    },
     /// A fusable comparison that was removed from the code: (fused op, negated fused op).
     Compare {
         lhs: Slot,
@@ -206,6 +219,9 @@ struct Translator<'a> {
     /// `loop` instructions read so far, reachable or not.
     loops_seen: u32,
     loops: Vec<LoopHeader>,
+    /// How many emitted instructions and loop headers name each pool entry; the pool
+    /// drops those named by none (they became immediates).
+    constant_uses: Vec<Cell<u32>>,
 }
 
 /// Translates defined function `index` of `info`, with the fuel charges and epoch checks
@@ -257,6 +273,7 @@ pub fn translate(
         dead_depth: 0,
         loops_seen: 0,
         loops: Vec::new(),
+        constant_uses: Vec::new(),
     };
     let mut meter = Meter::new(instrumentation, &body).map_err(error)?;
     let mut operators = body.get_operators_reader().map_err(error)?;
@@ -343,10 +360,16 @@ fn block_values(info: &ModuleInfo, block_type: BlockType) -> (Values<'_>, Values
 
 impl Translator<'_> {
     fn finish(mut self, num_params: u32, num_results: u32) -> CompiledFunc {
-        let temporaries_base = self.num_locals + self.constants.len() as u32;
+        let (constants, renumber) = self.compact_constants();
+        let num_locals = self.num_locals;
+        let temporaries_base = num_locals + constants.len() as u32;
         let relocate = |slot: &mut Slot| {
             if slot.0 >= TEMPORARY_MARK {
                 slot.0 = slot.0 - TEMPORARY_MARK + temporaries_base;
+            } else if let Some(renumber) = &renumber
+                && slot.0 >= num_locals
+            {
+                slot.0 = num_locals + renumber[(slot.0 - num_locals) as usize];
             }
         };
         for op in &mut self.code {
@@ -361,9 +384,35 @@ impl Translator<'_> {
             num_params,
             num_results,
             frame_size: temporaries_base + self.max_height,
-            constants: self.constants.into(),
+            constants: constants.into(),
             loops: self.loops.into(),
         }
+    }
+
+    /// The constant pool without the constants no instruction names (those that became
+    /// immediates), and how to renumber the kept ones (new index by old index), or the
+    /// pool as it is when nothing is dropped. Every pooled constant is copied into the
+    /// frame on every call. A pool with a `v128` stays whole: a vector's second half is
+    /// named only through its first.
+    fn compact_constants(&mut self) -> (Vec<u64>, Option<Vec<u32>>) {
+        let constants = std::mem::take(&mut self.constants);
+        let uses = std::mem::take(&mut self.constant_uses);
+        if !self.wide_constant_slots.is_empty() || uses.iter().all(|uses| uses.get() > 0) {
+            return (constants, None);
+        }
+        let mut kept = Vec::with_capacity(constants.len());
+        let renumber = constants
+            .iter()
+            .zip(&uses)
+            .map(|(constant, uses)| {
+                let index = kept.len() as u32;
+                if uses.get() > 0 {
+                    kept.push(*constant);
+                }
+                index
+            })
+            .collect();
+        (kept, Some(renumber))
     }
 
     /// Emits an epoch check and a fuel charge, in that order (see
@@ -400,10 +449,16 @@ impl Translator<'_> {
         Slot(TEMPORARY_MARK + first)
     }
 
+    /// Where `entry` is, for an instruction (or loop header) about to name it: a constant
+    /// named this way stays in the pool.
     fn slot_of(&self, entry: Entry) -> Slot {
         match entry.operand {
             Operand::Local(slot) => Slot(slot),
-            Operand::Constant(index) => Slot(self.num_locals + index),
+            Operand::Constant(index) => {
+                let uses = &self.constant_uses[index as usize];
+                uses.set(uses.get() + 1);
+                Slot(self.num_locals + index)
+            }
             Operand::Temporary => Self::home(entry.home),
         }
     }
@@ -456,12 +511,73 @@ impl Translator<'_> {
     }
 
     fn constant(&mut self, bits: u64) {
+        let index = self.constant_index(bits);
+        self.push(Operand::Constant(index), false);
+    }
+
+    /// The pool index of constant `bits`, added to the pool if new.
+    fn constant_index(&mut self, bits: u64) -> u32 {
         let next = self.constants.len() as u32;
         let index = *self.constant_slots.entry(bits).or_insert(next);
         if index == next {
             self.constants.push(bits);
+            self.constant_uses.push(Cell::new(0));
         }
-        self.push(Operand::Constant(index), false);
+        index
+    }
+
+    /// The value of `slot` as an instruction's immediate, if it is a scalar constant's slot
+    /// and fits: any 32-bit value, a 64-bit one (`wide`) only in the sign-extended range.
+    fn immediate_of(&self, slot: Slot, wide: bool) -> Option<i32> {
+        // Slots of integer operands: a constant's is a scalar's, never half a `v128`.
+        let index = slot.0.checked_sub(self.num_locals)? as usize;
+        let bits = *self.constants.get(index)?;
+        if wide {
+            i32::try_from(bits as i64).ok()
+        } else {
+            Some(bits as u32 as i32)
+        }
+    }
+
+    /// Records that an instruction naming the constant at `slot` was removed.
+    fn unname_constant(&self, slot: Slot) {
+        let uses = &self.constant_uses[(slot.0 - self.num_locals) as usize];
+        uses.set(uses.get() - 1);
+    }
+
+    /// A binary instruction whose right operand, if it is a constant that fits (or whose
+    /// left one, for a `commutative` instruction), becomes an immediate.
+    fn binary_imm(
+        &mut self,
+        make: fn(Slot, Slot, Slot) -> Op,
+        make_imm: fn(Slot, Slot, i32) -> Op,
+        wide: bool,
+        commutative: bool,
+    ) {
+        let len = self.stack.len();
+        let constant = |entry: Entry| match entry.operand {
+            Operand::Constant(index) if !entry.wide => Some(Slot(self.num_locals + index)),
+            _ => None,
+        };
+        let (rhs, lhs) = (self.stack[len - 1], self.stack[len - 2]);
+        let immediate = constant(rhs)
+            .and_then(|slot| self.immediate_of(slot, wide))
+            .map(|imm| (imm, false))
+            .or_else(|| {
+                constant(lhs)
+                    .filter(|_| commutative)
+                    .and_then(|slot| self.immediate_of(slot, wide))
+                    .map(|imm| (imm, true))
+            });
+        let Some((imm, swapped)) = immediate else {
+            return self.binary(make);
+        };
+        // Only the other operand is named: the constant may leave the pool.
+        let rhs = self.pop_entry();
+        let lhs = self.pop_entry();
+        let operand = self.slot_of(if swapped { rhs } else { lhs });
+        let dst = self.push_result();
+        self.emit_result(make_imm(dst, operand, imm));
     }
 
     /// Pushes a `v128` constant: two consecutive pool entries, low half first.
@@ -471,6 +587,7 @@ impl Translator<'_> {
         if index == next {
             self.constants
                 .extend(kestrel_vm::value::v128_to_slots(bits));
+            self.constant_uses.extend([Cell::new(0), Cell::new(0)]);
         }
         self.push(Operand::Constant(index), true);
     }
@@ -682,7 +799,8 @@ impl Translator<'_> {
     /// Emits an unconditional branch to label `depth` (values already moved).
     fn jump_to_label(&mut self, depth: u32, make: impl FnOnce(Target) -> Op) {
         let (_, _, known) = self.label(depth);
-        let index = self.emit(make(known.unwrap_or(0)));
+        let here = self.pc();
+        let index = self.emit(make(known.map_or(0, |target| target - here)));
         if known.is_none() {
             let frame_index = self.control.len() - 1 - depth as usize;
             self.control[frame_index].pending.push(index);
@@ -706,19 +824,48 @@ impl Translator<'_> {
         if top_is_last_result {
             let last = self.last_result.expect("checked above");
             macro_rules! fuse {
-                (fused_compare: { $($compare:ident $fused:ident $negated:ident;)* }) => {
+                (fused_compare: { $(
+                    $compare:ident $fused:ident $negated:ident $fused_imm:ident $negated_imm:ident;
+                )* }) => {
                     match self.code[last] {
-                        $( Op::$compare { lhs, rhs, .. } => Some(Condition::Compare {
-                            lhs,
-                            rhs,
-                            fused: |lhs, rhs, target| Op::$fused { lhs, rhs, target },
-                            negated: |lhs, rhs, target| Op::$negated { lhs, rhs, target },
-                        }), )*
+                        $( Op::$compare { lhs, rhs, .. } => {
+                            let wide = stringify!($compare).starts_with("I64");
+                            Some(match self.immediate_of(rhs, wide) {
+                                Some(imm) => {
+                                    // The comparison being replaced named the constant.
+                                    self.unname_constant(rhs);
+                                    Condition::CompareImm {
+                                    lhs,
+                                    imm,
+                                    fused: |lhs, imm, target| Op::$fused_imm { lhs, imm, target },
+                                    negated: |lhs, imm, target| Op::$negated_imm { lhs, imm, target },
+                                    }
+                                }
+                                None => Condition::Compare {
+                                    lhs,
+                                    rhs,
+                                    fused: |lhs, rhs, target| Op::$fused { lhs, rhs, target },
+                                    negated: |lhs, rhs, target| Op::$negated { lhs, rhs, target },
+                                },
+                            })
+                        } )*
                         _ => None,
                     }
                 };
             }
-            if let Some(condition) = crate::for_each_fused_compare!(fuse) {
+            let condition = match self.code[last] {
+                // `i32.eqz` only inverts the branch. `i64.eqz` compares all 64 bits with zero
+                // (the branches on a value look at the low 32 only).
+                Op::I32Eqz { src, .. } => Some(Condition::Zero(src)),
+                Op::I64Eqz { src, .. } => Some(Condition::CompareImm {
+                    lhs: src,
+                    imm: 0,
+                    fused: |lhs, imm, target| Op::BranchI64EqImm { lhs, imm, target },
+                    negated: |lhs, imm, target| Op::BranchI64NeImm { lhs, imm, target },
+                }),
+                _ => crate::for_each_fused_compare!(fuse),
+            };
+            if let Some(condition) = condition {
                 self.code.pop();
                 self.stack.pop();
                 self.last_result = None;
@@ -734,7 +881,13 @@ impl Translator<'_> {
                 condition: *condition,
                 target,
             },
-            (Condition::Value(condition), false) => Op::BranchIfZero {
+            (Condition::Value(condition), false) | (Condition::Zero(condition), true) => {
+                Op::BranchIfZero {
+                    condition: *condition,
+                    target,
+                }
+            }
+            (Condition::Zero(condition), false) => Op::BranchIfNonZero {
                 condition: *condition,
                 target,
             },
@@ -750,6 +903,18 @@ impl Translator<'_> {
                 },
                 false,
             ) => negated(*lhs, *rhs, target),
+            (
+                Condition::CompareImm {
+                    lhs, imm, fused, ..
+                },
+                true,
+            ) => fused(*lhs, *imm, target),
+            (
+                Condition::CompareImm {
+                    lhs, imm, negated, ..
+                },
+                false,
+            ) => negated(*lhs, *imm, target),
         }
     }
 
@@ -818,16 +983,10 @@ impl Translator<'_> {
         Ok(())
     }
 
+    /// Points the branch at `index` to the absolute position `target`.
     fn patch(&mut self, index: usize, target: Target) {
-        match &mut self.code[index] {
-            Op::Branch { target: slot }
-            | Op::BranchIfZero { target: slot, .. }
-            | Op::BranchIfNonZero { target: slot, .. } => *slot = target,
-            op => {
-                if let Some(slot) = op.compare_branch_target_mut() {
-                    *slot = target;
-                }
-            }
+        if let Some(slot) = self.code[index].branch_target_mut() {
+            *slot = target - index as Target;
         }
     }
 
@@ -1097,6 +1256,16 @@ impl Translator<'_> {
         macro_rules! binary {
             ($name:ident) => {
                 self.binary(|dst, lhs, rhs| Op::$name { dst, lhs, rhs })
+            };
+        }
+        macro_rules! binary_imm {
+            ($name:ident, $imm:ident, $wide:expr, $commutative:expr) => {
+                self.binary_imm(
+                    |dst, lhs, rhs| Op::$name { dst, lhs, rhs },
+                    |dst, lhs, imm| Op::$imm { dst, lhs, imm },
+                    $wide,
+                    $commutative,
+                )
             };
         }
         macro_rules! unary {
@@ -1378,39 +1547,39 @@ impl Translator<'_> {
             O::I32Clz => unary!(I32Clz),
             O::I32Ctz => unary!(I32Ctz),
             O::I32Popcnt => unary!(I32Popcnt),
-            O::I32Add => binary!(I32Add),
-            O::I32Sub => binary!(I32Sub),
-            O::I32Mul => binary!(I32Mul),
+            O::I32Add => binary_imm!(I32Add, I32AddImm, false, true),
+            O::I32Sub => binary_imm!(I32Sub, I32SubImm, false, false),
+            O::I32Mul => binary_imm!(I32Mul, I32MulImm, false, true),
             O::I32DivS => binary!(I32DivS),
             O::I32DivU => binary!(I32DivU),
             O::I32RemS => binary!(I32RemS),
             O::I32RemU => binary!(I32RemU),
-            O::I32And => binary!(I32And),
-            O::I32Or => binary!(I32Or),
-            O::I32Xor => binary!(I32Xor),
-            O::I32Shl => binary!(I32Shl),
-            O::I32ShrS => binary!(I32ShrS),
-            O::I32ShrU => binary!(I32ShrU),
-            O::I32Rotl => binary!(I32Rotl),
-            O::I32Rotr => binary!(I32Rotr),
+            O::I32And => binary_imm!(I32And, I32AndImm, false, true),
+            O::I32Or => binary_imm!(I32Or, I32OrImm, false, true),
+            O::I32Xor => binary_imm!(I32Xor, I32XorImm, false, true),
+            O::I32Shl => binary_imm!(I32Shl, I32ShlImm, false, false),
+            O::I32ShrS => binary_imm!(I32ShrS, I32ShrSImm, false, false),
+            O::I32ShrU => binary_imm!(I32ShrU, I32ShrUImm, false, false),
+            O::I32Rotl => binary_imm!(I32Rotl, I32RotlImm, false, false),
+            O::I32Rotr => binary_imm!(I32Rotr, I32RotrImm, false, false),
             O::I64Clz => unary!(I64Clz),
             O::I64Ctz => unary!(I64Ctz),
             O::I64Popcnt => unary!(I64Popcnt),
-            O::I64Add => binary!(I64Add),
-            O::I64Sub => binary!(I64Sub),
-            O::I64Mul => binary!(I64Mul),
+            O::I64Add => binary_imm!(I64Add, I64AddImm, true, true),
+            O::I64Sub => binary_imm!(I64Sub, I64SubImm, true, false),
+            O::I64Mul => binary_imm!(I64Mul, I64MulImm, true, true),
             O::I64DivS => binary!(I64DivS),
             O::I64DivU => binary!(I64DivU),
             O::I64RemS => binary!(I64RemS),
             O::I64RemU => binary!(I64RemU),
-            O::I64And => binary!(I64And),
-            O::I64Or => binary!(I64Or),
-            O::I64Xor => binary!(I64Xor),
-            O::I64Shl => binary!(I64Shl),
-            O::I64ShrS => binary!(I64ShrS),
-            O::I64ShrU => binary!(I64ShrU),
-            O::I64Rotl => binary!(I64Rotl),
-            O::I64Rotr => binary!(I64Rotr),
+            O::I64And => binary_imm!(I64And, I64AndImm, true, true),
+            O::I64Or => binary_imm!(I64Or, I64OrImm, true, true),
+            O::I64Xor => binary_imm!(I64Xor, I64XorImm, true, true),
+            O::I64Shl => binary_imm!(I64Shl, I64ShlImm, true, false),
+            O::I64ShrS => binary_imm!(I64ShrS, I64ShrSImm, true, false),
+            O::I64ShrU => binary_imm!(I64ShrU, I64ShrUImm, true, false),
+            O::I64Rotl => binary_imm!(I64Rotl, I64RotlImm, true, false),
+            O::I64Rotr => binary_imm!(I64Rotr, I64RotrImm, true, false),
             O::F32Abs => unary!(F32Abs),
             O::F32Neg => unary!(F32Neg),
             O::F32Ceil => unary!(F32Ceil),
@@ -1480,5 +1649,234 @@ impl Translator<'_> {
             other => return self.simd(other),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kestrel_parser::Features;
+
+    /// The finished code of function 0 of `wat`.
+    fn code_of(wat: &str) -> Box<[Op]> {
+        let bytes = wat::parse_str(wat).expect("valid text");
+        let info = kestrel_parser::parse(bytes, &Features::default()).expect("valid module");
+        translate(&info, 0, Instrumentation::default())
+            .expect("translates")
+            .code
+    }
+
+    #[test]
+    fn i32_eqz_before_br_if_becomes_a_branch_on_zero() {
+        let code = code_of(
+            "(module (func (param i32) (result i32)
+               (block $zero (br_if $zero (i32.eqz (local.get 0))) (return (i32.const 1)))
+               (i32.const 0)))",
+        );
+        assert!(matches!(
+            code[0],
+            Op::BranchIfZero {
+                condition: Slot(0),
+                target: 2
+            }
+        ));
+        assert!(!code.iter().any(|op| matches!(op, Op::I32Eqz { .. })));
+    }
+
+    #[test]
+    fn i32_eqz_before_if_jumps_to_else_on_non_zero() {
+        let code = code_of(
+            "(module (func (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0))
+                 (then (i32.const 0)) (else (i32.const 1)))))",
+        );
+        assert!(matches!(
+            code[0],
+            Op::BranchIfNonZero {
+                condition: Slot(0),
+                ..
+            }
+        ));
+        assert!(!code.iter().any(|op| matches!(op, Op::I32Eqz { .. })));
+    }
+
+    #[test]
+    fn i64_eqz_before_br_if_compares_all_64_bits_with_zero() {
+        let code = code_of(
+            "(module (func (param i64) (result i32)
+               (block $zero (br_if $zero (i64.eqz (local.get 0))) (return (i32.const 1)))
+               (i32.const 0)))",
+        );
+        assert!(matches!(
+            code[0],
+            Op::BranchI64EqImm {
+                lhs: Slot(0),
+                imm: 0,
+                target: 2
+            }
+        ));
+        assert!(!code.iter().any(|op| matches!(op, Op::I64Eqz { .. })));
+    }
+
+    #[test]
+    fn an_eqz_whose_value_is_kept_is_not_fused() {
+        // `local.tee` stores the result: the comparison must stay.
+        let code = code_of(
+            "(module (func (param i32) (result i32) (local i32)
+               (block $zero (br_if $zero (local.tee 1 (i32.eqz (local.get 0)))))
+               (local.get 1)))",
+        );
+        assert!(
+            code.iter()
+                .any(|op| matches!(op, Op::I32Eqz { dst: Slot(1), .. }))
+        );
+        assert!(matches!(
+            code[1],
+            Op::BranchIfNonZero {
+                condition: Slot(1),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn branch_targets_are_relative_to_the_branch() {
+        // A loop's back edge goes backwards (zero or less), a block's exit forwards.
+        let code = code_of(
+            "(module (func (param i32) (result i32)
+               (block $done
+                 (loop $next
+                   (br_if $done (i32.eqz (local.get 0)))
+                   (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+                   (br $next)))
+               (local.get 0)))",
+        );
+        let branches: Vec<(usize, Target)> = code
+            .iter()
+            .enumerate()
+            .filter_map(|(index, op)| {
+                let mut op = *op;
+                op.branch_target_mut().map(|target| (index, *target))
+            })
+            .collect();
+        // `br_if $done` at 0 jumps past the loop's end, to the `return` at 3; `br $next`
+        // at 2 goes back to the header at 0.
+        assert_eq!(branches, vec![(0, 3), (2, -2)]);
+        assert!(matches!(code[3], Op::ReturnOne { .. }));
+    }
+
+    /// The finished function 0 of `wat`.
+    fn func_of(wat: &str) -> CompiledFunc {
+        let bytes = wat::parse_str(wat).expect("valid text");
+        let info = kestrel_parser::parse(bytes, &Features::default()).expect("valid module");
+        translate(&info, 0, Instrumentation::default()).expect("translates")
+    }
+
+    #[test]
+    fn constants_that_fit_become_immediates_and_leave_the_pool() {
+        // fibonacci-rec: every constant fits, so the frame copies no constants on entry.
+        let func = func_of(
+            "(module (func $fib (param i64) (result i64)
+               (if (i64.le_s (local.get 0) (i64.const 1)) (then (return (local.get 0))))
+               (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                        (call $fib (i64.sub (local.get 0) (i64.const 2))))))",
+        );
+        assert!(func.constants.is_empty(), "{:?}", func.constants);
+        assert!(matches!(
+            func.code[0],
+            Op::BranchI64GtSImm {
+                lhs: Slot(0),
+                imm: 1,
+                ..
+            }
+        ));
+        // Temporaries start right after the one local.
+        assert!(matches!(
+            func.code[2],
+            Op::I64SubImm {
+                dst: Slot(1),
+                lhs: Slot(0),
+                imm: 1
+            }
+        ));
+    }
+
+    #[test]
+    fn immediates_cover_the_32_bit_range_and_64_bit_ones_that_sign_extend() {
+        let func = func_of(
+            "(module (func (param i32 i64) (result i32 i32 i64 i64 i64)
+               (i32.add (local.get 0) (i32.const -2147483648))
+               (i32.xor (i32.const 2147483647) (local.get 0))
+               (i64.and (local.get 1) (i64.const -2147483648))
+               (i64.or (local.get 1) (i64.const 2147483648))
+               (i64.sub (i64.const 5) (local.get 1))))",
+        );
+        let ops: Vec<Op> = func.code.to_vec();
+        assert!(matches!(
+            ops[0],
+            Op::I32AddImm {
+                lhs: Slot(0),
+                imm: i32::MIN,
+                ..
+            }
+        ));
+        // Commutative: the constant on the left becomes the immediate too.
+        assert!(matches!(
+            ops[1],
+            Op::I32XorImm {
+                lhs: Slot(0),
+                imm: i32::MAX,
+                ..
+            }
+        ));
+        assert!(matches!(
+            ops[2],
+            Op::I64AndImm {
+                lhs: Slot(1),
+                imm: i32::MIN,
+                ..
+            }
+        ));
+        // 2^31 does not sign-extend from 32 bits, and `sub` does not commute: both stay
+        // in the pool, which keeps exactly them.
+        assert!(matches!(ops[3], Op::I64Or { .. }));
+        assert!(matches!(ops[4], Op::I64Sub { .. }));
+        assert_eq!(&*func.constants, &[2147483648, 5]);
+    }
+
+    #[test]
+    fn compare_branches_take_immediates_at_the_boundaries() {
+        let code = code_of(
+            "(module (func (param i32 i64)
+               (block
+                 (br_if 0 (i32.lt_u (local.get 0) (i32.const -1)))
+                 (br_if 0 (i64.ge_s (local.get 1) (i64.const -2147483648)))
+                 (br_if 0 (i64.ne (local.get 1) (i64.const 4294967295))))))",
+        );
+        assert!(matches!(
+            code[0],
+            Op::BranchI32LtUImm {
+                lhs: Slot(0),
+                imm: -1,
+                ..
+            }
+        ));
+        assert!(matches!(
+            code[1],
+            Op::BranchI64GeSImm {
+                lhs: Slot(1),
+                imm: i32::MIN,
+                ..
+            }
+        ));
+        // 2^32 - 1 is not a sign-extended 32-bit value: the pool keeps it.
+        assert!(matches!(
+            code[2],
+            Op::BranchI64Ne {
+                lhs: Slot(1),
+                rhs: Slot(2),
+                ..
+            }
+        ));
     }
 }
