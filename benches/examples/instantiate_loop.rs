@@ -1,5 +1,6 @@
-//! Instantiates one module of the wasmi-benchmarks corpus in a loop, as the `instantiate`
-//! group does (new store, `InstancePre::instantiate`, drop), for profilers:
+//! Instantiates one module in a loop, as the `instantiate` group does (new store,
+//! `InstancePre::instantiate`, drop), for profilers: `empty`, `small`, `small-wasi` (the
+//! group's text modules) or a program of the wasmi-benchmarks corpus:
 //! `cargo run --release -p kestrel-benches --example instantiate_loop -- spidermonkey 200000`
 //! then `perf record -g` on the binary. Prints the mean time per iteration.
 
@@ -13,8 +14,13 @@ fn main() {
         .and_then(|count| count.parse().ok())
         .unwrap_or(100_000);
     let pooling = args.next().is_some_and(|mode| mode == "pooling");
-    let action =
-        kestrel_benches::subjects::kestrel::instantiator(&kestrel_benches::wasm(&name), pooling);
+    let bytes = match name.as_str() {
+        "empty" => kestrel_benches::EMPTY.as_bytes().to_vec(),
+        "small" => kestrel_benches::SMALL.as_bytes().to_vec(),
+        "small-wasi" => kestrel_benches::SMALL_WASI.as_bytes().to_vec(),
+        program => kestrel_benches::wasm(program),
+    };
+    let action = kestrel_benches::subjects::kestrel::instantiator(&bytes, pooling);
     action();
     let start = Instant::now();
     for _ in 0..iterations {
