@@ -330,6 +330,9 @@ struct EngineInner {
     epoch: Arc<AtomicU64>,
     /// What stores' memories are made with (with the pool, when pooling).
     memory: MemoryConfig,
+    /// Every store's tiering settings and hooks, built once: a store clones them (one
+    /// reference count) instead of allocating its own hooks.
+    tiering: Option<kestrel_vm::Tiering>,
 }
 
 impl Engine {
@@ -358,6 +361,7 @@ impl Engine {
     fn from_valid_config(config: Config, memory: MemoryConfig) -> Engine {
         Engine {
             inner: Arc::new(EngineInner {
+                tiering: crate::tier::store_tiering(&config),
                 config,
                 registry: Arc::new(TypeRegistry::default()),
                 epoch: Arc::new(AtomicU64::new(0)),
@@ -389,6 +393,11 @@ impl Engine {
 
     pub(crate) fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The tiering settings every store of this engine starts with.
+    pub(crate) fn store_tiering(&self) -> &Option<kestrel_vm::Tiering> {
+        &self.inner.tiering
     }
 
     pub(crate) fn registry(&self) -> &Arc<TypeRegistry> {

@@ -26,13 +26,13 @@ impl<T: 'static> Store<T> {
     /// Creates an empty store holding `data`.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let config = engine.config();
-        let mut opaque = StoreOpaque::new(
+        let mut opaque = StoreOpaque::with_epoch_counter(
             engine.registry().clone(),
             engine.memory_config().clone(),
             config.stack_limits,
+            engine.epoch_counter().clone(),
         );
-        opaque.tiering = crate::tier::store_tiering(config);
-        opaque.set_epoch_counter(engine.epoch_counter().clone());
+        opaque.tiering = engine.store_tiering().clone();
         opaque.instrumentation = config.instrumentation;
         Store {
             opaque,

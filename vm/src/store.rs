@@ -645,10 +645,23 @@ impl std::fmt::Debug for StoreOpaque {
 }
 
 impl StoreOpaque {
+    /// A store with its own epoch counter.
     pub fn new(
         registry: Arc<TypeRegistry>,
         memory_config: MemoryConfig,
         stack_limits: StackLimits,
+    ) -> StoreOpaque {
+        let epoch_counter = Arc::new(AtomicU64::new(0));
+        StoreOpaque::with_epoch_counter(registry, memory_config, stack_limits, epoch_counter)
+    }
+
+    /// A store reading `epoch_counter` (its engine's), so creating one allocates no
+    /// counter of its own.
+    pub fn with_epoch_counter(
+        registry: Arc<TypeRegistry>,
+        memory_config: MemoryConfig,
+        stack_limits: StackLimits,
+        epoch_counter: Arc<AtomicU64>,
     ) -> StoreOpaque {
         StoreOpaque {
             id: StoreId::allocate(),
@@ -676,14 +689,14 @@ impl StoreOpaque {
                 epoch_counter: std::ptr::null(),
                 epoch_deadline: u64::MAX,
             }),
-            epoch_counter: Arc::new(AtomicU64::new(0)),
+            epoch_counter,
             limiter: None,
             instrumentation: Instrumentation::default(),
         }
-        .with_own_epoch_counter()
+        .pointing_at_epoch_counter()
     }
 
-    fn with_own_epoch_counter(mut self) -> StoreOpaque {
+    fn pointing_at_epoch_counter(mut self) -> StoreOpaque {
         self.vm_store.epoch_counter = Arc::as_ptr(&self.epoch_counter);
         self
     }
@@ -710,12 +723,6 @@ impl StoreOpaque {
         }
         self.vm_store.fuel = (left - cost) as i64;
         true
-    }
-
-    /// Makes the store read the epoch from `counter` (the engine's).
-    pub fn set_epoch_counter(&mut self, counter: Arc<AtomicU64>) {
-        self.epoch_counter = counter;
-        self.vm_store.epoch_counter = Arc::as_ptr(&self.epoch_counter);
     }
 
     /// The current epoch.
