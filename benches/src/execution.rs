@@ -9,7 +9,6 @@
 //! wrong thing is never reported.
 
 use kestrel_spec_tests::sightglass::Program;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -205,10 +204,6 @@ fn program_file(program: &Program) -> String {
         .into_owned()
 }
 
-fn folder(program: &Program) -> PathBuf {
-    program.folder.clone()
-}
-
 pub mod kestrel {
     //! Kestrel's side, on each of its engines.
     use super::*;
@@ -290,7 +285,11 @@ pub mod kestrel {
                 |mut caller: Caller<'_, Harness<WasiCtx>>| caller.data_mut().end(),
             )
             .expect("defines bench.end");
-        let (file, folder, name) = (program_file(program), folder(program), program.name.clone());
+        let (file, folder, name) = (
+            program_file(program),
+            program.folder.clone(),
+            program.name.clone(),
+        );
         Box::new(move || {
             let module = if compiled_once {
                 module.clone()
@@ -397,7 +396,11 @@ pub mod wasmtime {
                 |mut caller: Caller<'_, Harness<WasiP1Ctx>>| caller.data_mut().end(),
             )
             .expect("defines bench.end");
-        let (file, folder, name) = (program_file(program), folder(program), program.name.clone());
+        let (file, folder, name) = (
+            program_file(program),
+            program.folder.clone(),
+            program.name.clone(),
+        );
         Box::new(move || {
             let (stdout, stderr) = (
                 MemoryOutputPipe::new(usize::MAX),
@@ -516,7 +519,11 @@ pub mod wasmi {
                 |mut caller: Caller<'_, Harness<WasiCtx>>| caller.data_mut().end(),
             )
             .expect("defines bench.end");
-        let (file, folder, name) = (program_file(program), folder(program), program.name.clone());
+        let (file, folder, name) = (
+            program_file(program),
+            program.folder.clone(),
+            program.name.clone(),
+        );
         Box::new(move || {
             let module = Module::new(&engine, &binary[..]).expect("valid program");
             let stdout: Buffer = Arc::default();

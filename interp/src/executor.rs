@@ -521,12 +521,16 @@ fn wants_native(store: &mut StoreOpaque, tiering: &Option<Tiering>, callee: Func
     let Some((instance, index)) = store.wasm_func(callee) else {
         return false;
     };
-    let module = store.instance(instance).module.clone();
+    let module: *const RuntimeModule = std::sync::Arc::as_ptr(&store.instance(instance).module);
+    // SAFETY: the store keeps every instance's `RuntimeModule` alive for as long as it
+    // lives (module invariants), so the module outlives this call although the tier-up
+    // hook borrows the store mutably; a pointer, not an `Arc` clone, on this per-call path.
+    let module = unsafe { &*module };
     tiering_entry(
         store,
         tiering,
-        ModuleCode::of(&module),
-        &module,
+        ModuleCode::of(module),
+        module,
         instance,
         index,
     )
